@@ -1,0 +1,1 @@
+"""Tables of the clients service (database alias: see backoffice.services)."""

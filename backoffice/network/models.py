@@ -1,0 +1,1 @@
+"""Tables of the network service (database alias: see backoffice.services)."""

@@ -1,0 +1,243 @@
+"""Settings of the back-office (identity, clients, billing, network, support).
+
+Embedded defaults need nothing installed: SQLite per service under ``var/``, local-memory
+caches. Production sets ``ENLACE_ENV=production`` and must then provide every secret.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backoffice.config import ConfigError, env_bool, env_int, env_list, env_optional, env_str
+from backoffice.services import SERVICES, service_db
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("ENLACE_VAR_DIR", str(BASE_DIR / "var")))
+
+ENLACE_ENV = env_str("ENLACE_ENV", "development")
+PRODUCTION = ENLACE_ENV == "production"
+DEBUG = env_bool("ENLACE_DEBUG", not PRODUCTION)
+
+if PRODUCTION:
+    SECRET_KEY = env_str("ENLACE_SECRET_KEY", required=True)
+else:
+    SECRET_KEY = env_str("ENLACE_SECRET_KEY", "enlace-development-only-not-a-secret")
+
+ALLOWED_HOSTS = env_list("ENLACE_ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ConfigError("ENLACE_ALLOWED_HOSTS must list the host names in production")
+
+# Which services this process serves (all of them by default, for development).
+ENLACE_SERVICES = env_list("ENLACE_SERVICES", list(SERVICES))
+for _service in ENLACE_SERVICES:
+    if _service not in SERVICES:
+        raise ConfigError(f"ENLACE_SERVICES names unknown service {_service!r}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "backoffice.messaging",
+    "backoffice.identity",
+    "backoffice.clients",
+    "backoffice.billing",
+    "backoffice.network",
+    "backoffice.support",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+ASGI_APPLICATION = "backoffice.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases: one per service -------------------------------------------------------
+DB_ENGINE = env_str("ENLACE_DB_ENGINE", "sqlite")
+_TEST_SUFFIX = env_str("ENLACE_TEST_DB_SUFFIX", "")
+
+
+def _database(service: str) -> dict[str, object]:
+    if DB_ENGINE == "sqlite":
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / f"{service}.sqlite3"),
+            "OPTIONS": {"timeout": 20},
+        }
+    if DB_ENGINE == "postgres":
+        prefix = env_str("ENLACE_PG_DB_PREFIX", "enlace_")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env_str(f"ENLACE_{service.upper()}_DB_NAME", f"{prefix}{service}"),
+            "USER": env_str("ENLACE_PG_USER", "postgres"),
+            "PASSWORD": env_optional("ENLACE_PG_PASSWORD") or "",
+            "HOST": env_str("ENLACE_PG_HOST", "127.0.0.1"),
+            "PORT": env_int("ENLACE_PG_PORT", 5432),
+            "CONN_MAX_AGE": 60,
+            "TEST": {"NAME": f"test_{prefix}{service}{_TEST_SUFFIX}"},
+        }
+    raise ConfigError(f"ENLACE_DB_ENGINE={DB_ENGINE!r}: use sqlite or postgres")
+
+
+DATABASES = {service_db(service): _database(service) for service in SERVICES}
+DATABASE_ROUTERS = ["backoffice.dbrouter.ServiceRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and caches -------------------------------------------------------------------
+REDIS_URL = env_optional("ENLACE_REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        # Refresh-token families, revoked jtis and login throttles (identity).
+        "tokens": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("ENLACE_TOKENS_KEY_PREFIX", "enlace-identity"),
+        },
+    }
+elif PRODUCTION:
+    raise ConfigError("ENLACE_REDIS_URL must be set in production")
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "tokens": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tokens"},
+    }
+
+# --- Kafka --------------------------------------------------------------------------------
+KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+KAFKA_CLIENT_OPTIONS: dict[str, object] = {}
+if env_optional("ENLACE_KAFKA_SECURITY_PROTOCOL"):
+    KAFKA_CLIENT_OPTIONS["security_protocol"] = env_str("ENLACE_KAFKA_SECURITY_PROTOCOL")
+if env_optional("ENLACE_KAFKA_SASL_MECHANISM"):
+    KAFKA_CLIENT_OPTIONS["sasl_mechanism"] = env_str("ENLACE_KAFKA_SASL_MECHANISM")
+    KAFKA_CLIENT_OPTIONS["sasl_plain_username"] = env_str("ENLACE_KAFKA_SASL_USERNAME")
+    KAFKA_CLIENT_OPTIONS["sasl_plain_password"] = env_str("ENLACE_KAFKA_SASL_PASSWORD")
+
+# --- Identity and tokens --------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Directory holding identity's RS256 signing keys (PEM); created on first use outside production.
+ENLACE_JWT_KEYS_DIR = Path(env_str("ENLACE_JWT_KEYS_DIR", str(VAR_DIR / "jwt-keys")))
+ENLACE_JWT_ISSUER = env_str("ENLACE_JWT_ISSUER", "enlace-identity")
+ENLACE_JWT_AUDIENCE = env_str("ENLACE_JWT_AUDIENCE", "enlace")
+ENLACE_ACCESS_TOKEN_SECONDS = env_int("ENLACE_ACCESS_TOKEN_SECONDS", 600)
+ENLACE_REFRESH_TOKEN_SECONDS = env_int("ENLACE_REFRESH_TOKEN_SECONDS", 14 * 24 * 3600)
+# Where other services (and the portal) find identity: JWKS and introspection.
+ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
+ENLACE_JWKS_URL = env_str("ENLACE_JWKS_URL", ENLACE_IDENTITY_URL + "/.well-known/jwks.json")
+ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "http://127.0.0.1:8000")
+
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "SCOPES": {
+        "identity.read": "Read users",
+        "clients.read": "Read clients",
+        "clients.write": "Change clients",
+        "billing.read": "Read billing",
+        "billing.write": "Change billing",
+        "network.read": "Read network state",
+        "network.write": "Change network state",
+        "support.read": "Read tickets",
+        "support.write": "Change tickets",
+    },
+}
+
+# --- E-mail -----------------------------------------------------------------------------------
+if env_optional("ENLACE_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("ENLACE_EMAIL_HOST")
+    EMAIL_PORT = env_int("ENLACE_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("ENLACE_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = env_optional("ENLACE_EMAIL_PASSWORD") or ""
+    EMAIL_USE_TLS = env_bool("ENLACE_EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("ENLACE_DEFAULT_FROM_EMAIL", "Enlace <no-reply@enlace.local>")
+
+# --- REST framework and OpenAPI ----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["backoffice.access.drf.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "backoffice.access.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Enlace back-office API",
+    "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Locale ------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", "Español"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "backoffice" / "locale"]
+TIME_ZONE = "America/Guayaquil"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Security ----------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("ENLACE_HSTS_SECONDS", 31536000)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("ENLACE_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,1 @@
+"""Tables of the support service (database alias: see backoffice.services)."""

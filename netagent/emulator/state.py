@@ -1,0 +1,735 @@
+"""The emulated router: its menus, items and the RouterOS semantics of commands.
+
+:class:`RouterState` is transport-agnostic and thread-safe (one re-entrant
+lock guards everything), so the TCP server, tests and helper threads (redial
+timers) may all touch it concurrently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netagent.emulator import values
+from netagent.emulator.query import Query, QueryError
+
+__all__ = [
+    "ApiTrap",
+    "CommandResult",
+    "FieldSpec",
+    "MenuSpec",
+    "MENUS",
+    "PPPoEError",
+    "RouterState",
+]
+
+
+class ApiTrap(Exception):
+    """A command failed; the server answers one ``!trap`` per message, then ``!done``."""
+
+    def __init__(self, *messages: str, category: int | None = None) -> None:
+        super().__init__(messages[-1] if messages else "")
+        self.messages: tuple[str, ...] = messages
+        self.category = category
+
+
+class PPPoEError(ValueError):
+    """A simulated PPPoE dial-in was refused (unknown, disabled or wrong-service secret)."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One property of a menu item.
+
+    ``default`` None means the property is not printed until it is set
+    (RouterOS omits unset optional properties); ``writable`` False means the
+    API cannot set it (clients get ``unknown parameter``).
+    """
+
+    name: str
+    default: str | None = None
+    normalize: values.Normalizer | None = None
+    required: bool = False
+    writable: bool = True
+
+
+@dataclass(frozen=True)
+class MenuSpec:
+    """A list menu: its properties (in print order), commands and uniqueness rule."""
+
+    path: str
+    fields: tuple[FieldSpec, ...]
+    commands: frozenset[str]
+    unique: tuple[str, ...] = ()
+    duplicate_message: str = "failure: already have such name"
+    has_disabled: bool = True
+
+    def field(self, name: str) -> FieldSpec | None:
+        """The spec of property ``name`` or None."""
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        return None
+
+
+_LIST_COMMANDS = frozenset({"print", "getall", "add", "set", "remove", "unset", "enable", "disable"})
+_B = values.boolean
+
+MENUS: dict[str, MenuSpec] = {
+    spec.path: spec
+    for spec in (
+        MenuSpec(
+            "/ppp/secret",
+            (
+                FieldSpec("name", required=True),
+                FieldSpec("service", "any"),
+                FieldSpec("caller-id", ""),
+                FieldSpec("password", ""),
+                FieldSpec("profile", "default"),
+                FieldSpec("local-address", normalize=values.ip_address),
+                FieldSpec("remote-address", normalize=values.ip_address),
+                FieldSpec("routes", ""),
+                FieldSpec("ipv6-routes", ""),
+                FieldSpec("limit-bytes-in", "0"),
+                FieldSpec("limit-bytes-out", "0"),
+                FieldSpec("disabled", "false", _B),
+                FieldSpec("comment"),
+            ),
+            _LIST_COMMANDS,
+            unique=("name",),
+            duplicate_message="failure: secret with the same name already exists",
+        ),
+        MenuSpec(
+            "/ppp/profile",
+            (
+                FieldSpec("name", required=True),
+                FieldSpec("local-address", normalize=values.ip_or_pool),
+                FieldSpec("remote-address", normalize=values.ip_or_pool),
+                FieldSpec("bridge"),
+                FieldSpec("dns-server"),
+                FieldSpec("rate-limit", normalize=values.rate_limit),
+                FieldSpec("address-list", ""),
+                FieldSpec("incoming-filter"),
+                FieldSpec("outgoing-filter"),
+                FieldSpec("only-one", "default"),
+                FieldSpec("change-tcp-mss", "default"),
+                FieldSpec("use-compression", "default"),
+                FieldSpec("use-encryption", "default"),
+                FieldSpec("use-mpls", "default"),
+                FieldSpec("use-upnp", "default"),
+                FieldSpec("on-up", ""),
+                FieldSpec("on-down", ""),
+                FieldSpec("default", "false", writable=False),
+                FieldSpec("comment"),
+            ),
+            _LIST_COMMANDS - {"enable", "disable"},
+            unique=("name",),
+            has_disabled=False,
+        ),
+        MenuSpec(
+            "/ppp/active",
+            (
+                FieldSpec("name", writable=False),
+                FieldSpec("service", writable=False),
+                FieldSpec("caller-id", writable=False),
+                FieldSpec("encoding", "", writable=False),
+                FieldSpec("address", writable=False),
+                FieldSpec("uptime", writable=False),
+                FieldSpec("session-id", writable=False),
+                FieldSpec("limit-bytes-in", "0", writable=False),
+                FieldSpec("limit-bytes-out", "0", writable=False),
+                FieldSpec("radius", "false", writable=False),
+                FieldSpec("comment"),
+            ),
+            frozenset({"print", "getall", "remove"}),
+            has_disabled=False,
+        ),
+        MenuSpec(
+            "/queue/simple",
+            (
+                FieldSpec("name"),
+                FieldSpec("target", required=True, normalize=values.targets),
+                FieldSpec("parent", "none"),
+                FieldSpec("packet-marks", ""),
+                FieldSpec("priority", "8/8", values.simple_pair),
+                FieldSpec("queue", "default-small/default-small", values.simple_pair),
+                FieldSpec("limit-at", "0/0", values.rate_pair),
+                FieldSpec("max-limit", "0/0", values.rate_pair),
+                FieldSpec("burst-limit", "0/0", values.rate_pair),
+                FieldSpec("burst-threshold", "0/0", values.rate_pair),
+                FieldSpec("burst-time", "0s/0s", values.simple_pair),
+                FieldSpec("bucket-size", "0.1/0.1", values.simple_pair),
+                FieldSpec("invalid", "false", writable=False),
+                FieldSpec("dynamic", "false", writable=False),
+                FieldSpec("disabled", "false", _B),
+                FieldSpec("comment"),
+            ),
+            _LIST_COMMANDS,
+            unique=("name",),
+        ),
+        MenuSpec(
+            "/ip/firewall/address-list",
+            (
+                FieldSpec("list", required=True),
+                FieldSpec("address", required=True, normalize=values.address_list_address),
+                FieldSpec("timeout"),
+                FieldSpec("creation-time", writable=False),
+                FieldSpec("dynamic", "false", writable=False),
+                FieldSpec("disabled", "false", _B),
+                FieldSpec("comment"),
+            ),
+            _LIST_COMMANDS,
+            unique=("list", "address"),
+            duplicate_message="failure: already have such entry",
+        ),
+    )
+}
+
+# Menus that hold exactly one unnamed object (no .id); value: commands.
+SINGLETON_MENUS: dict[str, frozenset[str]] = {
+    "/system/identity": frozenset({"print", "getall", "set"}),
+    "/system/resource": frozenset({"print", "getall"}),
+}
+
+# Print arguments RouterOS accepts and the emulator tolerates (most are display-only).
+_PRINT_ARGS = frozenset(
+    {".proplist", "count-only", "detail", "terse", "without-paging", "stats", "brief", "follow", "oid"}
+)
+
+# Every directory on the way to a known menu ("/ppp", "/ip/firewall", ...).
+_KNOWN_PREFIXES = frozenset(
+    "/" + "/".join(p.strip("/").split("/")[: i + 1])
+    for p in (*MENUS, *SINGLETON_MENUS)
+    for i in range(p.strip("/").count("/") + 1)
+)
+
+_ACTIVE_POOL = ipaddress.ip_network("10.254.0.0/16")
+_DEFAULT_PROFILE_IDS = {"default": 0x0, "default-encryption": 0xFFFFFFFE}
+
+
+@dataclass
+class _Item:
+    id: int
+    props: dict[str, str]
+    # Monotonic time a PPP session came up (only for /ppp/active).
+    connected_at: float | None = None
+
+
+@dataclass
+class CommandResult:
+    """What a command produced: ``!re`` rows and the ``!done`` attributes.
+
+    ``listing`` marks print-like commands, whose empty result may be sent as
+    ``!empty`` (RouterOS 7.18+ behaviour).
+    """
+
+    rows: list[dict[str, str]] = field(default_factory=list)
+    done: dict[str, str] = field(default_factory=dict)
+    listing: bool = False
+
+
+def format_id(number: int) -> str:
+    """RouterOS internal id text: ``*`` followed by upper-case hex."""
+    return f"*{number:X}"
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class RouterState:
+    """All menus of one emulated router plus the RouterOS rules that act on them.
+
+    Every public method takes the lock, so callers from any thread see a
+    consistent router.
+    """
+
+    def __init__(
+        self,
+        identity: str = "MikroTik",
+        version: str = "7.16 (stable)",
+        board_name: str = "CHR",
+        redial_after: float | None = None,
+        auto_dial: bool = False,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.identity = identity
+        self.version = version
+        self.board_name = board_name
+        self.started = time.monotonic()
+        #: Seconds after a kick before the CPE dials again (None: never).
+        self.redial_after = redial_after
+        #: When True an enabled secret "dials in" as soon as it is added or enabled.
+        self.auto_dial = auto_dial
+        self._tables: dict[str, list[_Item]] = {path: [] for path in MENUS}
+        self._next_id = 1
+        self._timers: list[threading.Timer] = []
+        self._session_counter = 0
+        for name, number in _DEFAULT_PROFILE_IDS.items():
+            props = self._defaults(MENUS["/ppp/profile"])
+            props.update(name=name, default="true")
+            if name == "default-encryption":
+                props["use-encryption"] = "yes"
+            self._tables["/ppp/profile"].append(_Item(number, props))
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _defaults(spec: MenuSpec) -> dict[str, str]:
+        return {f.name: f.default for f in spec.fields if f.default is not None}
+
+    def _allocate_id(self) -> int:
+        number = self._next_id
+        self._next_id += 1
+        return number
+
+    def _render(self, spec: MenuSpec, item: _Item) -> dict[str, str]:
+        row = {".id": format_id(item.id)}
+        for f in spec.fields:
+            if f.name == "uptime" and item.connected_at is not None:
+                row["uptime"] = values.format_uptime(time.monotonic() - item.connected_at)
+            elif f.name in item.props:
+                row[f.name] = item.props[f.name]
+        return row
+
+    def _spec(self, path: str) -> MenuSpec:
+        try:
+            return MENUS[path]
+        except KeyError:
+            raise ApiTrap("no such command prefix") from None
+
+    def _find_by_name(self, path: str, name: str) -> _Item | None:
+        for item in self._tables[path]:
+            if item.props.get("name") == name:
+                return item
+        return None
+
+    def _resolve(self, path: str, reference: str) -> list[_Item]:
+        """Items named by a comma list of ``*ID`` (or names); ``no such item`` if any is missing."""
+        found: list[_Item] = []
+        for token in (t.strip() for t in reference.split(",")):
+            item: _Item | None = None
+            if token.startswith("*"):
+                try:
+                    number = int(token[1:], 16)
+                except ValueError:
+                    number = -1
+                item = next((i for i in self._tables[path] if i.id == number), None)
+            elif token:
+                item = self._find_by_name(path, token)
+            if item is None:
+                raise ApiTrap("no such item")
+            if item not in found:
+                found.append(item)
+        return found
+
+    def _target_items(self, path: str, attrs: dict[str, str]) -> list[_Item]:
+        reference = attrs.pop(".id", None)
+        numbers = attrs.pop("numbers", None)
+        if reference is None:
+            reference = numbers
+        if reference is None:
+            # RouterOS needs to know which item; without .id/numbers it complains.
+            raise ApiTrap("no such item")
+        return self._resolve(path, reference)
+
+    def _normalise(self, spec: MenuSpec, attrs: Mapping[str, str]) -> dict[str, str]:
+        """Validate writable properties and return them as RouterOS would store them."""
+        out: dict[str, str] = {}
+        for key, raw in attrs.items():
+            f = spec.field(key)
+            if f is None or not f.writable:
+                raise ApiTrap("unknown parameter")
+            if f.normalize is not None:
+                try:
+                    out[key] = f.normalize(raw)
+                except ValueError:
+                    raise ApiTrap(f"invalid value for argument {key}") from None
+            else:
+                out[key] = raw
+        return out
+
+    def _check_references(self, spec: MenuSpec, props: Mapping[str, str], item: _Item | None) -> None:
+        """Reject values that must name another object that does not exist."""
+        if spec.path == "/ppp/secret" and "profile" in props:
+            if self._find_by_name("/ppp/profile", props["profile"]) is None:
+                raise ApiTrap("input does not match any value of profile")
+        if spec.path == "/queue/simple" and props.get("parent", "none") != "none":
+            parent = self._find_by_name("/queue/simple", props["parent"])
+            if parent is None or parent is item:
+                raise ApiTrap("input does not match any value of parent")
+
+    def _check_unique(self, spec: MenuSpec, props: Mapping[str, str], item: _Item | None) -> None:
+        if not spec.unique or not all(key in props for key in spec.unique):
+            return
+        key = tuple(props[k] for k in spec.unique)
+        for other in self._tables[spec.path]:
+            if other is not item and tuple(other.props.get(k) for k in spec.unique) == key:
+                raise ApiTrap(spec.duplicate_message)
+
+    def _auto_queue_name(self) -> str:
+        names = {i.props.get("name") for i in self._tables["/queue/simple"]}
+        number = 1
+        while f"queue{number}" in names:
+            number += 1
+        return f"queue{number}"
+
+    # ---------------------------------------------------------------- commands
+
+    def run(self, word: str, attrs: Mapping[str, str], queries: list[str]) -> CommandResult:
+        """Run a full command word such as ``/ppp/secret/add``.
+
+        An unknown menu yields RouterOS' two traps, ``no such command or
+        directory (<first unknown segment>)`` then ``no such command prefix``;
+        an unknown command in a known menu yields ``no such command``.
+        """
+        path, _, command = word.rpartition("/")
+        if path in MENUS or path in SINGLETON_MENUS:
+            return self.execute(path, command, attrs, queries)
+        segments = [s for s in word.split("/") if s]
+        prefix = ""
+        for segment in segments:
+            prefix = f"{prefix}/{segment}"
+            if prefix not in _KNOWN_PREFIXES:
+                raise ApiTrap(f"no such command or directory ({segment})", "no such command prefix")
+        raise ApiTrap("no such command prefix")
+
+    def execute(self, path: str, command: str, attrs: Mapping[str, str], queries: list[str]) -> CommandResult:
+        """Run one API command (``/ppp/secret`` + ``add``) and return its result.
+
+        ``attrs`` are the ``=key=value`` words; ``queries`` the ``?`` words.
+        Raises :class:`ApiTrap` with the RouterOS error text on failure.
+        """
+        attrs = dict(attrs)
+        with self.lock:
+            if path in SINGLETON_MENUS:
+                if command not in SINGLETON_MENUS[path]:
+                    raise ApiTrap("no such command")
+                return self._singleton(path, command, attrs, queries)
+            spec = self._spec(path)
+            if command not in spec.commands:
+                raise ApiTrap("no such command")
+            if command in ("print", "getall"):
+                return self._print(spec, attrs, queries)
+            if command == "add":
+                return CommandResult(done={"ret": self._add(spec, attrs)})
+            if command == "set":
+                targets = self._target_items(path, attrs)
+                for item in targets:
+                    self._set(spec, item, attrs)
+                return CommandResult()
+            if command in ("enable", "disable"):
+                targets = self._target_items(path, attrs)
+                if attrs:
+                    raise ApiTrap("unknown parameter")
+                for item in targets:
+                    self._set(spec, item, {"disabled": "true" if command == "disable" else "false"})
+                return CommandResult()
+            if command == "remove":
+                targets = self._target_items(path, attrs)
+                if attrs:
+                    raise ApiTrap("unknown parameter")
+                for item in targets:
+                    self._remove(spec, item)
+                return CommandResult()
+            if command == "unset":
+                targets = self._target_items(path, attrs)
+                names = [n for n in attrs.pop("value-name", "").split(",") if n]
+                if attrs or not names:
+                    raise ApiTrap("unknown parameter")
+                for item in targets:
+                    self._unset(spec, item, names)
+                return CommandResult()
+            raise ApiTrap("no such command")
+
+    def _print(self, spec: MenuSpec, attrs: dict[str, str], queries: list[str]) -> CommandResult:
+        rows = [self._render(spec, item) for item in self._tables[spec.path]]
+        return self._finish_print(rows, attrs, queries)
+
+    @staticmethod
+    def _finish_print(rows: list[dict[str, str]], attrs: dict[str, str], queries: list[str]) -> CommandResult:
+        for key in attrs:
+            if key not in _PRINT_ARGS:
+                raise ApiTrap("unknown parameter")
+        try:
+            query = Query.parse(queries)
+        except QueryError as exc:
+            raise ApiTrap(f"invalid query: {exc}") from None
+        rows = [row for row in rows if query.matches(row)]
+        if "count-only" in attrs:
+            return CommandResult(done={"ret": str(len(rows))})
+        proplist = attrs.get(".proplist")
+        if proplist is not None:
+            wanted = [p for p in proplist.split(",") if p]
+            rows = [{k: row[k] for k in wanted if k in row} for row in rows]
+        return CommandResult(rows=rows, listing=True)
+
+    def _singleton(self, path: str, command: str, attrs: dict[str, str], queries: list[str]) -> CommandResult:
+        if path == "/system/identity":
+            if command == "set":
+                unknown = set(attrs) - {"name"}
+                if unknown or "name" not in attrs:
+                    raise ApiTrap("unknown parameter")
+                self.identity = attrs["name"]
+                return CommandResult()
+            return self._finish_print([{"name": self.identity}], attrs, queries)
+        return self._finish_print([self.resource()], attrs, queries)
+
+    def _add(self, spec: MenuSpec, attrs: dict[str, str]) -> str:
+        props = self._normalise(spec, attrs)
+        for f in spec.fields:
+            if f.required and f.name not in props:
+                raise ApiTrap(f"failure: {f.name} not specified" if f.name != "name" else "failure: name not set")
+        if spec.path == "/queue/simple" and "name" not in props:
+            props["name"] = self._auto_queue_name()
+        full = self._defaults(spec)
+        full.update(props)
+        if spec.path == "/ip/firewall/address-list":
+            full["creation-time"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        self._check_references(spec, full, None)
+        self._check_unique(spec, full, None)
+        item = _Item(self._allocate_id(), full)
+        self._tables[spec.path].append(item)
+        if spec.path == "/ppp/secret" and self.auto_dial and full["disabled"] == "false":
+            self._dial(full["name"])
+        return format_id(item.id)
+
+    def _set(self, spec: MenuSpec, item: _Item, attrs: Mapping[str, str]) -> None:
+        changes = self._normalise(spec, attrs)
+        merged = {**item.props, **changes}
+        if "name" in changes and not changes["name"]:
+            raise ApiTrap("invalid value for argument name")
+        self._check_references(spec, changes, item)
+        self._check_unique(spec, merged, item)
+        if spec.path == "/ppp/profile" and item.props.get("default") == "true" and "name" in changes:
+            if changes["name"] != item.props["name"]:
+                raise ApiTrap("failure: cannot change name of default profile")
+        was_disabled = item.props.get("disabled") == "true"
+        item.props = merged
+        if spec.path == "/ppp/secret":
+            now_disabled = merged["disabled"] == "true"
+            if now_disabled and not was_disabled:
+                # RouterOS drops the session of a secret as soon as it is disabled.
+                self._kick_name(merged["name"], redial=False)
+            elif was_disabled and not now_disabled and self.auto_dial:
+                self._dial(merged["name"])
+
+    def _unset(self, spec: MenuSpec, item: _Item, names: list[str]) -> None:
+        for name in names:
+            f = spec.field(name)
+            if f is None or not f.writable:
+                raise ApiTrap("unknown parameter")
+            if f.required:
+                raise ApiTrap(f"failure: can not unset {name}")
+        for name in names:
+            f = spec.field(name)
+            assert f is not None
+            if f.default is None:
+                item.props.pop(name, None)
+            else:
+                item.props[name] = f.default
+
+    def _remove(self, spec: MenuSpec, item: _Item) -> None:
+        if spec.path == "/ppp/profile" and item.props.get("default") == "true":
+            raise ApiTrap("failure: cannot remove default profile")
+        self._tables[spec.path].remove(item)
+        if spec.path == "/ppp/secret":
+            self._kick_name(item.props["name"], redial=False)
+        elif spec.path == "/ppp/active":
+            self._after_kick(item.props["name"])
+
+    # ------------------------------------------------------------ PPP sessions
+
+    def _kick_name(self, name: str, redial: bool) -> int:
+        table = self._tables["/ppp/active"]
+        kicked = [item for item in table if item.props.get("name") == name]
+        for item in kicked:
+            table.remove(item)
+        if kicked and redial:
+            self._after_kick(name)
+        return len(kicked)
+
+    def _after_kick(self, name: str) -> None:
+        """Schedule the CPE's redial if :attr:`redial_after` is set."""
+        if self.redial_after is None:
+            return
+        timer = threading.Timer(self.redial_after, self._redial, args=(name,))
+        timer.daemon = True
+        self._timers = [t for t in self._timers if t.is_alive()]
+        self._timers.append(timer)
+        timer.start()
+
+    def _redial(self, name: str) -> None:
+        with self.lock:
+            try:
+                self._dial(name)
+            except PPPoEError:
+                pass  # the secret was disabled/removed meanwhile: the CPE stays offline
+
+    def _assign_address(self, secret: Mapping[str, str]) -> str:
+        if "remote-address" in secret:
+            return secret["remote-address"]
+        profile = self._find_by_name("/ppp/profile", secret.get("profile", "default"))
+        if profile is not None:
+            try:
+                return str(ipaddress.ip_address(profile.props.get("remote-address", "")))
+            except ValueError:
+                pass  # a pool name (or nothing): take an address from the emulator's pool
+        used = {i.props.get("address") for i in self._tables["/ppp/active"]}
+        for host in _ACTIVE_POOL.hosts():
+            if str(host) not in used:
+                return str(host)
+        raise PPPoEError("address pool exhausted")
+
+    @staticmethod
+    def _caller_id(name: str) -> str:
+        digest = hashlib.sha1(name.encode()).digest()
+        # Locally administered unicast MAC derived from the name: stable across runs.
+        octets = [(digest[0] | 0x02) & 0xFE, *digest[1:6]]
+        return ":".join(f"{b:02X}" for b in octets)
+
+    def _dial(self, name: str, caller_id: str | None = None) -> dict[str, str]:
+        secret = self._find_by_name("/ppp/secret", name)
+        if secret is None:
+            raise PPPoEError(f"no secret named {name!r}")
+        if secret.props.get("disabled") == "true":
+            raise PPPoEError(f"secret {name!r} is disabled")
+        if secret.props.get("service") not in ("any", "pppoe"):
+            raise PPPoEError(f"secret {name!r} is not for pppoe")
+        for existing in self._tables["/ppp/active"]:
+            if existing.props.get("name") == name:
+                return self._render(MENUS["/ppp/active"], existing)
+        self._session_counter += 1
+        props = self._defaults(MENUS["/ppp/active"])
+        props.update(
+            {
+                "name": name,
+                "service": "pppoe",
+                "caller-id": caller_id or secret.props.get("caller-id") or self._caller_id(name),
+                "address": self._assign_address(secret.props),
+                "session-id": f"0x81{self._session_counter:06X}",
+                "limit-bytes-in": secret.props.get("limit-bytes-in", "0"),
+                "limit-bytes-out": secret.props.get("limit-bytes-out", "0"),
+            }
+        )
+        item = _Item(self._allocate_id(), props, connected_at=time.monotonic())
+        self._tables["/ppp/active"].append(item)
+        return self._render(MENUS["/ppp/active"], item)
+
+    def connect_pppoe(self, name: str, caller_id: str | None = None) -> dict[str, str]:
+        """Simulate the CPE of secret ``name`` dialing in over PPPoE.
+
+        Adds a ``/ppp/active`` entry (name, service=pppoe, caller-id, address
+        from the secret's remote-address, the profile's remote-address or an
+        emulator pool 10.254.0.0/16, uptime) and returns it as printed. If the
+        secret is already online the existing entry is returned. Raises
+        :class:`PPPoEError` if the secret is missing, disabled or not for pppoe.
+        """
+        with self.lock:
+            return self._dial(name, caller_id)
+
+    def disconnect_pppoe(self, name: str) -> int:
+        """Kick the sessions of ``name`` as ``/ppp/active/remove`` would; returns how many.
+
+        The redial timer (if :attr:`redial_after` is set) applies as for an API kick.
+        """
+        with self.lock:
+            return self._kick_name(name, redial=True)
+
+    def connect_all(self) -> list[dict[str, str]]:
+        """Dial in every enabled pppoe-capable secret that is not online; return the new entries."""
+        with self.lock:
+            online = {i.props.get("name") for i in self._tables["/ppp/active"]}
+            out: list[dict[str, str]] = []
+            for secret in list(self._tables["/ppp/secret"]):
+                name = secret.props["name"]
+                if name in online or secret.props.get("disabled") == "true":
+                    continue
+                if secret.props.get("service") not in ("any", "pppoe"):
+                    continue
+                out.append(self._dial(name))
+            return out
+
+    def cancel_timers(self) -> None:
+        """Stop pending redial timers (called when the emulator shuts down)."""
+        with self.lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+
+    # ------------------------------------------------------------- inspection
+
+    def resource(self) -> dict[str, str]:
+        """``/system/resource/print`` as RouterOS 7 prints it (figures are plausible constants)."""
+        return {
+            "uptime": values.format_uptime(time.monotonic() - self.started),
+            "version": self.version,
+            "build-time": "2024-09-20 13:00:27",
+            "factory-software": "7.1",
+            "free-memory": "186306560",
+            "total-memory": "268435456",
+            "cpu": "QEMU",
+            "cpu-count": "1",
+            "cpu-frequency": "2400",
+            "cpu-load": "3",
+            "free-hdd-space": "72916992",
+            "total-hdd-space": "93425664",
+            "write-sect-since-reboot": "1288",
+            "write-sect-total": "1288",
+            "architecture-name": "x86_64",
+            "board-name": self.board_name,
+            "platform": "MikroTik",
+        }
+
+    def items(self, path: str) -> list[dict[str, str]]:
+        """The items of menu ``path`` exactly as ``print`` would return them."""
+        with self.lock:
+            if path == "/system/identity":
+                return [{"name": self.identity}]
+            if path == "/system/resource":
+                return [self.resource()]
+            spec = self._spec(path)
+            return [self._render(spec, item) for item in self._tables[path]]
+
+    def find(self, path: str, **match: str) -> list[dict[str, str]]:
+        """Printed items of ``path`` whose properties equal ``match`` (``_`` in keys means ``-``)."""
+        wanted = {k.replace("_", "-"): v for k, v in match.items()}
+        return [row for row in self.items(path) if all(row.get(k) == v for k, v in wanted.items())]
+
+    def add(self, path: str, props: Mapping[str, Any] | None = None, **kwargs: Any) -> str:
+        """Add an item with the same validation as the API; returns its ``*ID``.
+
+        Keyword names use ``_`` for ``-`` (``remote_address=...``); values are
+        stringified (``True`` → ``true``). Raises :class:`ApiTrap` on failure.
+        """
+        attrs = {k: _stringify(v) for k, v in (props or {}).items()}
+        attrs.update({k.replace("_", "-"): _stringify(v) for k, v in kwargs.items()})
+        return self.execute(path, "add", attrs, []).done["ret"]
+
+    def load_seed(self, seed: Mapping[str, Any]) -> None:
+        """Preload a seed document (see the package docs for the format)."""
+        sections: Iterable[tuple[str, str]] = (
+            ("profiles", "/ppp/profile"),
+            ("secrets", "/ppp/secret"),
+            ("queues", "/queue/simple"),
+            ("address_list", "/ip/firewall/address-list"),
+        )
+        with self.lock:
+            if "identity" in seed:
+                self.identity = str(seed["identity"])
+            for key, path in sections:
+                for entry in seed.get(key, []):
+                    self.add(path, entry)
+            connect = seed.get("connect", False)
+            if connect is True:
+                self.connect_all()
+            elif isinstance(connect, list):
+                for name in connect:
+                    self.connect_pppoe(str(name))
