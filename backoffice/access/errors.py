@@ -1,10 +1,15 @@
-"""Maps domain errors to HTTP answers, in one place, with a message that says what is wrong."""
+"""Maps domain errors to HTTP answers, in one place, with a message that says what is wrong.
+
+Every error body is ``{"error": code, "detail": message}`` (validation errors add ``fields``).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from rest_framework import status
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -37,8 +42,63 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class Unauthorized(DomainError):
+    """The caller's credentials or token are refused (codes: invalid_credentials, invalid_token...)."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_token"
+
+
+class TooManyRequests(DomainError):
+    """The caller must wait ``retry_after`` seconds before trying again."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
+class InvalidBearerToken(exceptions.AuthenticationFailed):
+    """DRF's 401 for a bearer token that fails verification (WWW-Authenticate is added by DRF)."""
+
+    default_code = "invalid_token"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus domain errors as ``{"error": code, "detail": message}``."""
+    """DRF's handler, with every error shaped as ``{"error": code, "detail": message}``."""
     if isinstance(exc, DomainError):
-        return Response({"error": exc.code, "detail": exc.message}, status=exc.status_code)
-    return drf_exception_handler(exc, context)
+        response = Response({"error": exc.code, "detail": exc.message}, status=exc.status_code)
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unauthorized) and exc.code == "invalid_token":
+            response["WWW-Authenticate"] = 'Bearer realm="enlace", error="invalid_token"'
+        return response
+    if isinstance(exc, DjangoValidationError):
+        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"error": "invalid", "detail": _first_message(exc.detail), "fields": exc.detail}
+    else:
+        detail_text = exc.detail if isinstance(exc.detail, str) else _first_message(exc.detail)
+        response.data = {"error": _code_of(exc), "detail": str(detail_text)}
+    return response
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first_message(value)
+        return ""
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else ""
+    return str(detail)

@@ -5,10 +5,10 @@ of booleans; an item is printed when every value left on the stack is true
 (an empty stack matches everything). Supported words, as documented for the
 RouterOS API:
 
-* ``?name=x`` / ``?=name=x`` – push *item.name equals x*
-* ``?<name=x`` / ``?>name=x`` – push *item.name less / greater than x*
-* ``?name`` – push *item has property name*; ``?-name`` – push *has not*
-* ``?#ops`` – stack operations: ``!`` negate top, ``&`` pop two push AND,
+* ``?name=x`` / ``?=name=x`` - push *item.name equals x*
+* ``?<name=x`` / ``?>name=x`` - push *item.name less / greater than x*
+* ``?name`` - push *item has property name*; ``?-name`` - push *has not*
+* ``?#ops`` - stack operations: ``!`` negate top, ``&`` pop two push AND,
   ``|`` pop two push OR, ``.`` push a copy of the top (a no-op right after an
   index), and a decimal index (top is 0): followed by another operation it
   pushes a copy of that value, at the end of the word it replaces the whole

@@ -7,6 +7,7 @@ timers) may all touch it concurrently.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import threading
@@ -19,11 +20,11 @@ from netagent.emulator import values
 from netagent.emulator.query import Query, QueryError
 
 __all__ = [
+    "MENUS",
     "ApiTrap",
     "CommandResult",
     "FieldSpec",
     "MenuSpec",
-    "MENUS",
     "PPPoEError",
     "RouterState",
 ]
@@ -358,9 +359,12 @@ class RouterState:
 
     def _check_references(self, spec: MenuSpec, props: Mapping[str, str], item: _Item | None) -> None:
         """Reject values that must name another object that does not exist."""
-        if spec.path == "/ppp/secret" and "profile" in props:
-            if self._find_by_name("/ppp/profile", props["profile"]) is None:
-                raise ApiTrap("input does not match any value of profile")
+        if (
+            spec.path == "/ppp/secret"
+            and "profile" in props
+            and self._find_by_name("/ppp/profile", props["profile"]) is None
+        ):
+            raise ApiTrap("input does not match any value of profile")
         if spec.path == "/queue/simple" and props.get("parent", "none") != "none":
             parent = self._find_by_name("/queue/simple", props["parent"])
             if parent is None or parent is item:
@@ -486,7 +490,7 @@ class RouterState:
         props = self._normalise(spec, attrs)
         for f in spec.fields:
             if f.required and f.name not in props:
-                raise ApiTrap(f"failure: {f.name} not specified" if f.name != "name" else "failure: name not set")
+                raise ApiTrap(f"failure: {f.name} not specified")
         if spec.path == "/queue/simple" and "name" not in props:
             props["name"] = self._auto_queue_name()
         full = self._defaults(spec)
@@ -508,9 +512,9 @@ class RouterState:
             raise ApiTrap("invalid value for argument name")
         self._check_references(spec, changes, item)
         self._check_unique(spec, merged, item)
-        if spec.path == "/ppp/profile" and item.props.get("default") == "true" and "name" in changes:
-            if changes["name"] != item.props["name"]:
-                raise ApiTrap("failure: cannot change name of default profile")
+        renames = changes.get("name", item.props.get("name")) != item.props.get("name")
+        if spec.path == "/ppp/profile" and item.props.get("default") == "true" and renames:
+            raise ApiTrap("failure: cannot change name of default profile")
         was_disabled = item.props.get("disabled") == "true"
         item.props = merged
         if spec.path == "/ppp/secret":
@@ -567,11 +571,9 @@ class RouterState:
         timer.start()
 
     def _redial(self, name: str) -> None:
-        with self.lock:
-            try:
-                self._dial(name)
-            except PPPoEError:
-                pass  # the secret was disabled/removed meanwhile: the CPE stays offline
+        # The secret may have been disabled/removed meanwhile: then the CPE stays offline.
+        with self.lock, contextlib.suppress(PPPoEError):
+            self._dial(name)
 
     def _assign_address(self, secret: Mapping[str, str]) -> str:
         if "remote-address" in secret:
@@ -590,7 +592,7 @@ class RouterState:
 
     @staticmethod
     def _caller_id(name: str) -> str:
-        digest = hashlib.sha1(name.encode()).digest()
+        digest = hashlib.sha256(name.encode()).digest()
         # Locally administered unicast MAC derived from the name: stable across runs.
         octets = [(digest[0] | 0x02) & 0xFE, *digest[1:6]]
         return ":".join(f"{b:02X}" for b in octets)

