@@ -166,10 +166,18 @@ ENLACE_REFRESH_TOKEN_SECONDS = env_int("ENLACE_REFRESH_TOKEN_SECONDS", 14 * 24 *
 ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 ENLACE_JWKS_URL = env_str("ENLACE_JWKS_URL", ENLACE_IDENTITY_URL + "/.well-known/jwks.json")
 ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "http://127.0.0.1:8000")
+# Peers whose X-Forwarded-For identity believes (the portal calls it server-side for the user).
+ENLACE_TRUSTED_PROXIES = env_list("ENLACE_TRUSTED_PROXIES", ["127.0.0.1"])
+# When identity runs in this process, verify bearer tokens with its key files instead of HTTP.
+ENLACE_VERIFY_WITH_LOCAL_KEYS = env_bool("ENLACE_VERIFY_WITH_LOCAL_KEYS", True)
 
 OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    # DOT hands out identity's RS256 JWTs, so services verify them like login tokens.
+    "ACCESS_TOKEN_GENERATOR": "backoffice.identity.oauth.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "OAUTH2_VALIDATOR_CLASS": "backoffice.identity.oauth.ScopedOAuth2Validator",
     "SCOPES": {
         "identity.read": "Read users",
         "clients.read": "Read clients",
@@ -182,6 +190,9 @@ OAUTH2_PROVIDER = {
         "support.write": "Change tickets",
     },
 }
+
+# Named for Django's migration autodetector (identity.OAuthClientScopes points at DOT's Application).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
 # --- E-mail -----------------------------------------------------------------------------------
 if env_optional("ENLACE_EMAIL_HOST"):

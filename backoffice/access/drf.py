@@ -23,7 +23,13 @@ from rest_framework.request import Request
 
 from backoffice.access.errors import Forbidden, InvalidBearerToken
 from backoffice.access.revocation import RedisRevocationChecker, RevocationUnavailable, revoked_jti_key
-from backoffice.access.verifier import InvalidToken, JwksUnavailable, Principal, RevocationChecker, TokenVerifier
+from backoffice.access.verifier import (
+    InvalidToken,
+    JwksUnavailable,
+    Principal,
+    RevocationChecker,
+    TokenVerifier,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +112,7 @@ def principal_of(request: Request) -> Principal:
     return user
 
 
-def HasAnyRole(*roles: str) -> type[BasePermission]:  # noqa: N802  (reads as a class in permission_classes)
+def HasAnyRole(*roles: str) -> type[BasePermission]:
     """A permission class granting access to users holding at least one of ``roles``."""
     wanted = frozenset(roles)
 
@@ -124,7 +130,7 @@ def HasAnyRole(*roles: str) -> type[BasePermission]:  # noqa: N802  (reads as a 
 HasRole = HasAnyRole
 
 
-def HasScope(*scopes: str) -> type[BasePermission]:  # noqa: N802
+def HasScope(*scopes: str) -> type[BasePermission]:
     """A permission class granting access to tokens holding every one of ``scopes``."""
     wanted = frozenset(scopes)
 

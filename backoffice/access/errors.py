@@ -11,13 +11,12 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class DomainError(Exception):
     """A request that the domain refuses; ``code`` is stable, ``message`` is for people."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
@@ -68,6 +67,9 @@ class InvalidBearerToken(exceptions.AuthenticationFailed):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with every error shaped as ``{"error": code, "detail": message}``."""
+    # Imported here: rest_framework.views imports the authentication classes, which import us.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DomainError):
         response = Response({"error": exc.code, "detail": exc.message}, status=exc.status_code)
         if isinstance(exc, TooManyRequests):
@@ -78,15 +80,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
-    response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
-        return response
+    drf_response = drf_exception_handler(exc, context)
+    if drf_response is None or not isinstance(exc, exceptions.APIException):
+        return drf_response
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"error": "invalid", "detail": _first_message(exc.detail), "fields": exc.detail}
+        drf_response.data = {"error": "invalid", "detail": _first_message(exc.detail), "fields": exc.detail}
     else:
         detail_text = exc.detail if isinstance(exc.detail, str) else _first_message(exc.detail)
-        response.data = {"error": _code_of(exc), "detail": str(detail_text)}
-    return response
+        drf_response.data = {"error": _code_of(exc), "detail": str(detail_text)}
+    return drf_response
 
 
 def _code_of(exc: exceptions.APIException) -> str:

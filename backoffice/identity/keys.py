@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import os
 import threading
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def keys_dir() -> Path:
 
 def retired_key_grace() -> timedelta:
     """How long a retired key stays published: the longest access token lifetime, plus leeway."""
-    oauth_seconds = int(settings.OAUTH2_PROVIDER.get("ACCESS_TOKEN_EXPIRE_SECONDS", 0))
+    oauth_seconds = int(str(settings.OAUTH2_PROVIDER.get("ACCESS_TOKEN_EXPIRE_SECONDS", 0)))
     return timedelta(seconds=max(settings.ENLACE_ACCESS_TOKEN_SECONDS, oauth_seconds) + 60)
 
 
@@ -105,7 +106,8 @@ def ensure_keys() -> None:
         return
     if settings.PRODUCTION:
         raise ImproperlyConfigured(
-            f"ENLACE_JWT_KEYS_DIR={keys_dir()} holds no signing key; run `python -m backoffice rotate_jwt_key`"
+            f"ENLACE_JWT_KEYS_DIR={keys_dir()} holds no signing key; "
+            "run `python -m backoffice rotate_jwt_key`"
         )
     with _lock:
         if not _all_keys():
@@ -140,7 +142,7 @@ def published_keys(*, now: datetime) -> list[SigningKey]:
     keys = _all_keys()
     grace = retired_key_grace()
     published = [keys[-1]]
-    for key, successor in zip(keys, keys[1:], strict=False):
+    for key, successor in itertools.pairwise(keys):
         if successor.created_at + grace > now:
             published.append(key)
     return published

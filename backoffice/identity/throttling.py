@@ -66,12 +66,15 @@ def record_failure(*, scope: str, email: str, ip: str | None, now: datetime) -> 
     cache = _cache()
     until = now.timestamp() + WINDOW_SECONDS
     triggered: Lock | None = None
-    if _count(_account_key("fail", scope, email)) >= ACCOUNT_LIMIT:
-        if cache.add(_account_key("lock", scope, email), until, WINDOW_SECONDS):
-            triggered = Lock(scope="account", retry_after=WINDOW_SECONDS)
-    if ip and _count(_ip_key("fail", scope, ip)) >= IP_LIMIT:
-        if cache.add(_ip_key("lock", scope, ip), until, WINDOW_SECONDS):
-            triggered = triggered or Lock(scope="ip", retry_after=WINDOW_SECONDS)
+    # add() only succeeds for the attempt that crosses the limit: one lockout row, not many.
+    account_failures = _count(_account_key("fail", scope, email))
+    if account_failures >= ACCOUNT_LIMIT and cache.add(
+        _account_key("lock", scope, email), until, WINDOW_SECONDS
+    ):
+        triggered = Lock(scope="account", retry_after=WINDOW_SECONDS)
+    ip_failures = _count(_ip_key("fail", scope, ip)) if ip else 0
+    if ip and ip_failures >= IP_LIMIT and cache.add(_ip_key("lock", scope, ip), until, WINDOW_SECONDS):
+        triggered = triggered or Lock(scope="ip", retry_after=WINDOW_SECONDS)
     return triggered
 
 

@@ -179,7 +179,9 @@ def decode_own_access_token(token: str) -> dict[str, Any] | None:
     """The claims of an access token this identity signed (even if expired), or None."""
     try:
         header = jwt.get_unverified_header(token)
-        key = next(k for k in keys.published_keys(now=datetime.now().astimezone()) if k.kid == header.get("kid"))
+        key = next(
+            k for k in keys.published_keys(now=datetime.now().astimezone()) if k.kid == header.get("kid")
+        )
         return jwt.decode(
             token,
             key.private_key.public_key(),

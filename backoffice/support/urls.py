@@ -1,5 +1,9 @@
 """HTTP API of the support service, mounted at /api/support/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from backoffice.support import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("tickets", api.TicketListApi.as_view(), name="tickets"),
+]
