@@ -144,7 +144,11 @@ register(
             "status": {"enum": ["pending", "active", "suspended", "terminated"]},
             "reason": {"type": ["string", "null"]},
             "online": {"type": ["boolean", "null"]},
+            # Whether the router confirmed this state (false: just decided, or the router failed).
             "applied": {"type": "boolean"},
+            "revision": {"type": "integer"},
+            # The router's message when applying failed (for staff; not meant for subscribers).
+            "error": {"type": ["string", "null"]},
         },
     },
 )

@@ -1,0 +1,792 @@
+"""Writes of the network service: routers, each subscription's desired service, results.
+
+Every change to a service bumps its revision, stores the new desired state and writes its
+``network.service.desired`` command (keyed by the router's name) to the outbox in the same
+``transaction.atomic(using="network")``; a status change also writes a
+``network.service.changed`` event for the portal (``applied=false``), and the netagent's
+result writes it again (``applied=true``). Functions raise domain errors from
+:mod:`backoffice.access.errors`; ``now`` is passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import logging
+import re
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from backoffice.access.errors import Conflict, DomainError
+from backoffice.messaging import catalog
+from backoffice.messaging.envelope import Envelope
+from backoffice.messaging.outbox import outbox_put
+from backoffice.network.commands import SOURCE, desired_state_envelope, service_changed_envelope
+from backoffice.network.models import (
+    CommandKind,
+    CommandResult,
+    Diagnosis,
+    ResultStatus,
+    Router,
+    Service,
+    ServiceCommand,
+    ServiceStatus,
+    SuspensionReason,
+)
+from backoffice.services import service_db
+
+logger = logging.getLogger(__name__)
+
+DB = service_db("network")
+
+# Same rule as the message schema, but without a zero rate: "20M", "512k", "1G", "2000000".
+SPEED_RE = re.compile(r"^[1-9][0-9]*[kMG]?$")
+_ROUTER_FIELDS = (
+    "host",
+    "api_port",
+    "api_ssl",
+    "username",
+    "password",
+    "site",
+    "description",
+    "address_pool",
+    "active",
+)
+
+
+# --- validation shared by the API and the consumers ------------------------------------------------
+
+
+def validate_speed(value: str, *, field: str) -> str:
+    """Returns ``value`` when it is a RouterOS rate like "20M"; raises DomainError otherwise."""
+    if not SPEED_RE.match(value or ""):
+        raise DomainError(
+            _('%(field)s "%(value)s" is not a speed: use a number with k, M or G, e.g. "20M".')
+            % {"field": field, "value": value},
+            code="invalid_speed",
+        )
+    return value
+
+
+def validate_address(value: str) -> str:
+    """Returns ``value`` normalised when it is a unicast IPv4 host address; raises DomainError."""
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise DomainError(
+            _('"%(value)s" is not a valid IPv4 address.') % {"value": value}, code="invalid_address"
+        ) from None
+    if address.is_multicast or address.is_unspecified or address.is_loopback or address == _BROADCAST:
+        raise DomainError(
+            _('"%(value)s" cannot be given to a subscriber.') % {"value": value}, code="invalid_address"
+        )
+    return str(address)
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def validate_pool(value: str) -> str:
+    """Returns ``value`` normalised when it is an IPv4 network in CIDR form (or empty)."""
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.IPv4Network(value, strict=False))
+    except ValueError:
+        raise DomainError(
+            _('"%(value)s" is not an IPv4 network such as 10.20.0.0/24.') % {"value": value},
+            code="invalid_pool",
+        ) from None
+
+
+# --- routers -----------------------------------------------------------------------------------
+
+
+def router_create(
+    *,
+    name: str,
+    host: str,
+    username: str,
+    password: str = "",
+    api_port: int = 8728,
+    api_ssl: bool = False,
+    site: str = "",
+    description: str = "",
+    address_pool: str = "",
+    active: bool = True,
+) -> Router:
+    """Registers a router; raises Conflict when ``name`` is taken."""
+    with transaction.atomic(using=DB):
+        if Router.objects.filter(name=name).exists():
+            raise Conflict(_('A router named "%(name)s" already exists.') % {"name": name}, code="duplicate")
+        return Router.objects.create(
+            name=name,
+            host=host,
+            username=username,
+            password=password,
+            api_port=api_port,
+            api_ssl=api_ssl,
+            site=site,
+            description=description,
+            address_pool=validate_pool(address_pool),
+            active=active,
+        )
+
+
+def router_update(*, router: Router, **changes: object) -> Router:
+    """Changes the given fields of ``router`` (its name never changes: it keys the netagent).
+
+    Raises DomainError for a field that cannot be changed.
+    """
+    unknown = set(changes) - set(_ROUTER_FIELDS)
+    if unknown:
+        raise DomainError(
+            _("These router fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    if "address_pool" in changes:
+        changes["address_pool"] = validate_pool(str(changes["address_pool"] or ""))
+    with transaction.atomic(using=DB):
+        for field, value in changes.items():
+            setattr(router, field, value)
+        router.save()
+    return router
+
+
+def router_delete(*, router: Router) -> None:
+    """Removes a router; raises Conflict while services still refer to it."""
+    with transaction.atomic(using=DB):
+        if Service.objects.filter(router=router).exists():
+            raise Conflict(
+                _('Router "%(name)s" still has services; move or terminate them, or deactivate it.')
+                % {"name": router.name},
+                code="router_in_use",
+            )
+        router.delete()
+
+
+def router_reconcile(*, router: Router, now: datetime) -> Envelope:
+    """Asks the netagent to compare ``router`` with the desired state and repair drift."""
+    envelope = Envelope.new(type="network.router.reconcile", data={"router": router.name}, source=SOURCE)
+    with transaction.atomic(using=DB):
+        outbox_put(using=DB, topic=catalog.NETWORK_COMMANDS, key=router.name, envelope=envelope)
+    return envelope
+
+
+def router_reconciled(*, router_name: str, now: datetime) -> Router | None:
+    """Records that the netagent reconciled ``router_name`` (and so reached it)."""
+    with transaction.atomic(using=DB):
+        router = Router.objects.select_for_update().filter(name=router_name).first()
+        if router is None:
+            logger.warning("reconciliation reported for unknown router %s", router_name)
+            return None
+        router.last_reconciled_at = now
+        router.last_seen_at = now
+        router.is_up = True
+        router.save(update_fields=["last_reconciled_at", "last_seen_at", "is_up", "updated_at"])
+        return router
+
+
+# --- services ------------------------------------------------------------------------------------
+
+
+def service_create(
+    *,
+    subscription_id: int,
+    client_id: int,
+    router: Router,
+    pppoe_username: str,
+    pppoe_password: str,
+    plan_code: str,
+    download: str,
+    upload: str,
+    now: datetime,
+    address: str | None = None,
+    causation: Envelope | None = None,
+) -> Service:
+    """Creates the service of a subscription (status pending) and provisions it at revision 1.
+
+    Without ``address`` one is allocated from the router's pool. Raises Conflict when the
+    subscription already has a service, the user name or address is taken on the router,
+    the router is inactive or its pool is exhausted; DomainError for bad values.
+    """
+    validate_speed(download, field="download")
+    validate_speed(upload, field="upload")
+    if not pppoe_username or not pppoe_password:
+        raise DomainError(_("The PPPoE user name and password are required."), code="invalid_pppoe")
+    with transaction.atomic(using=DB):
+        router = _lock_router(router)
+        if not router.active:
+            raise Conflict(
+                _('Router "%(name)s" is not active.') % {"name": router.name}, code="router_inactive"
+            )
+        if Service.objects.filter(subscription_id=subscription_id).exists():
+            raise Conflict(
+                _("Subscription %(id)s already has an internet service.") % {"id": subscription_id},
+                code="duplicate",
+            )
+        _ensure_username_free(router, pppoe_username)
+        address = validate_address(address) if address else _allocate_address(router)
+        _ensure_address_free(router, address)
+        service = Service(
+            subscription_id=subscription_id,
+            client_id=client_id,
+            router=router,
+            pppoe_username=pppoe_username,
+            pppoe_password=pppoe_password,
+            address=address,
+            plan_code=plan_code,
+            download=download,
+            upload=upload,
+            status=ServiceStatus.PENDING,
+            revision=1,
+        )
+        _save_new(service)
+        _send_desired(service, kind=CommandKind.PROVISION, now=now, causation=causation)
+        _announce(service, applied=False, causation=causation)
+        return service
+
+
+def service_update(
+    *,
+    service: Service,
+    now: datetime,
+    plan_code: str | None = None,
+    download: str | None = None,
+    upload: str | None = None,
+    pppoe_password: str | None = None,
+    address: str | None = None,
+    router: Router | None = None,
+    causation: Envelope | None = None,
+) -> Service:
+    """Changes plan/speed, password, address or router; returns the (possibly unchanged) service.
+
+    A change bumps the revision and sends one command with ``kick`` so the live session picks
+    it up; a router move sends two: terminate on the old router, provision on the new one.
+    Nothing changed → no revision. Raises Conflict for a terminated service or a taken user
+    name/address, DomainError for bad values.
+    """
+    if download is not None:
+        validate_speed(download, field="download")
+    if upload is not None:
+        validate_speed(upload, field="upload")
+    if address is not None:
+        address = validate_address(address)
+    if pppoe_password is not None and not pppoe_password:
+        raise DomainError(_("The PPPoE password cannot be empty."), code="invalid_pppoe")
+    with transaction.atomic(using=DB):
+        service = _lock(service)
+        if service.status == ServiceStatus.TERMINATED:
+            raise Conflict(
+                _("Subscription %(id)s is terminated; it cannot be changed.")
+                % {"id": service.subscription_id},
+                code="terminated",
+            )
+        # What the old router holds, should the service move away from it.
+        before = copy.copy(service)
+        moving = router is not None and router.pk != service.router.pk
+        changed = False
+        for field, value in (
+            ("plan_code", plan_code),
+            ("download", download),
+            ("upload", upload),
+            ("pppoe_password", pppoe_password),
+            ("address", address),
+        ):
+            if value is not None and getattr(service, field) != value:
+                setattr(service, field, value)
+                changed = True
+        if not changed and not moving:
+            return service
+
+        if moving:
+            assert router is not None
+            new_router = _lock_router(router)
+            if not new_router.active:
+                raise Conflict(
+                    _('Router "%(name)s" is not active.') % {"name": new_router.name}, code="router_inactive"
+                )
+            _ensure_username_free(new_router, service.pppoe_username, exclude=service)
+            if address is None and not _address_fits(new_router, service.address):
+                service.address = _allocate_address(new_router, exclude=service)
+            _ensure_address_free(new_router, service.address, exclude=service)
+            # Leave the old router first, at its own revision, so it drops the secret and
+            # address it holds (the old ones, even if this update changes them).
+            before.revision = service.revision + 1
+            _send_desired(
+                before,
+                kind=CommandKind.TERMINATE,
+                now=now,
+                status="terminated",
+                kick=True,
+                causation=causation,
+            )
+            service.revision = before.revision
+            service.router = new_router
+            status_before = service.status
+            if service.status == ServiceStatus.ACTIVE:
+                # Active again only once the new router confirms it.
+                service.status = ServiceStatus.PENDING
+            service.revision += 1
+            _save(service)
+            _send_desired(service, kind=CommandKind.PROVISION, now=now, causation=causation)
+            if service.status != status_before:
+                _announce(service, applied=False, causation=causation)
+            return service
+
+        if address is not None:
+            _ensure_address_free(service.router, address, exclude=service)
+        service.revision += 1
+        _save(service)
+        _send_desired(service, kind=CommandKind.UPDATE, now=now, kick=True, causation=causation)
+        return service
+
+
+def service_suspend(
+    *, service: Service, reason: str, now: datetime, causation: Envelope | None = None
+) -> Service:
+    """Suspends ``service`` for ``reason`` (an :class:`SuspensionReason` value).
+
+    Idempotent: an already suspended service gets no new revision (a manual suspension only
+    replaces the recorded reason, so settling a debt will not lift it). Raises Conflict for a
+    terminated service, DomainError for an unknown reason.
+    """
+    if reason not in SuspensionReason.values:
+        raise DomainError(
+            _('"%(reason)s" is not a suspension reason; use one of: %(choices)s.')
+            % {"reason": reason, "choices": ", ".join(SuspensionReason.values)},
+            code="invalid_reason",
+        )
+    with transaction.atomic(using=DB):
+        service = _lock(service)
+        if service.status == ServiceStatus.TERMINATED:
+            raise Conflict(
+                _("Subscription %(id)s is terminated; it cannot be suspended.")
+                % {"id": service.subscription_id},
+                code="terminated",
+            )
+        if service.status == ServiceStatus.SUSPENDED:
+            if reason == SuspensionReason.MANUAL and service.suspension_reason != reason:
+                service.suspension_reason = reason
+                _save(service)
+                _announce(service, applied=service.in_sync, causation=causation)
+            return service
+        service.status = ServiceStatus.SUSPENDED
+        service.suspension_reason = reason
+        service.revision += 1
+        _save(service)
+        # Kick the live session so the suspension bites at once.
+        _send_desired(service, kind=CommandKind.SUSPEND, now=now, kick=True, causation=causation)
+        _announce(service, applied=False, causation=causation)
+        return service
+
+
+def service_reactivate(*, service: Service, now: datetime, causation: Envelope | None = None) -> Service:
+    """Lifts a suspension; a service that is not suspended is returned unchanged.
+
+    Raises Conflict for a terminated service.
+    """
+    with transaction.atomic(using=DB):
+        service = _lock(service)
+        if service.status == ServiceStatus.TERMINATED:
+            raise Conflict(
+                _("Subscription %(id)s is terminated; it cannot be reactivated.")
+                % {"id": service.subscription_id},
+                code="terminated",
+            )
+        if service.status != ServiceStatus.SUSPENDED:
+            return service
+        service.status = ServiceStatus.ACTIVE
+        service.suspension_reason = ""
+        service.revision += 1
+        _save(service)
+        _send_desired(service, kind=CommandKind.REACTIVATE, now=now, causation=causation)
+        _announce(service, applied=False, causation=causation)
+        return service
+
+
+def service_terminate(*, service: Service, now: datetime, causation: Envelope | None = None) -> Service:
+    """Ends the service: the router drops its secret and address. Idempotent."""
+    with transaction.atomic(using=DB):
+        service = _lock(service)
+        if service.status == ServiceStatus.TERMINATED:
+            return service
+        service.status = ServiceStatus.TERMINATED
+        service.suspension_reason = ""
+        service.revision += 1
+        _save(service)
+        _send_desired(service, kind=CommandKind.TERMINATE, now=now, kick=True, causation=causation)
+        _announce(service, applied=False, causation=causation)
+        return service
+
+
+def service_diagnose(*, service: Service, requested_by: str, now: datetime) -> Diagnosis:
+    """Asks the netagent for the line's live state; the result arrives later on the Diagnosis.
+
+    Raises Conflict for a terminated service.
+    """
+    if service.status == ServiceStatus.TERMINATED:
+        raise Conflict(
+            _("Subscription %(id)s is terminated; there is no line to diagnose.")
+            % {"id": service.subscription_id},
+            code="terminated",
+        )
+    request_id = uuid.uuid4()
+    envelope = Envelope.new(
+        type="network.service.diagnose",
+        data={
+            "request_id": str(request_id),
+            "subscription_id": service.subscription_id,
+            "router": service.router.name,
+            "username": service.pppoe_username,
+        },
+        source=SOURCE,
+    )
+    with transaction.atomic(using=DB):
+        diagnosis = Diagnosis.objects.create(
+            request_id=request_id,
+            service=service,
+            router_name=service.router.name,
+            requested_by=requested_by,
+            requested_at=now,
+        )
+        outbox_put(using=DB, topic=catalog.NETWORK_COMMANDS, key=service.router.name, envelope=envelope)
+    return diagnosis
+
+
+def diagnosis_complete(
+    *,
+    request_id: str,
+    online: bool,
+    now: datetime,
+    address: str | None = None,
+    uptime: str | None = None,
+    caller_id: str | None = None,
+    error: str | None = None,
+) -> Diagnosis | None:
+    """Stores a diagnosis result (and the line's online state); None for an unknown request."""
+    with transaction.atomic(using=DB):
+        diagnosis = _diagnosis_for_update(request_id)
+        if diagnosis is None:
+            logger.warning("diagnosis result for unknown request %s", request_id)
+            return None
+        diagnosis.completed_at = now
+        diagnosis.online = online
+        diagnosis.address = address or ""
+        diagnosis.uptime = uptime or ""
+        diagnosis.caller_id = caller_id or ""
+        diagnosis.error = error or ""
+        diagnosis.save()
+        if not error:
+            service = _lock(diagnosis.service)
+            service.online = online
+            if online:
+                service.last_seen_at = now
+            _save(service)
+        return diagnosis
+
+
+# --- results from the netagent ---------------------------------------------------------------------
+
+
+def service_command_applied(
+    *,
+    command_id: str,
+    subscription_id: int,
+    router_name: str,
+    revision: int,
+    status: str,
+    now: datetime,
+    online: bool | None = None,
+    causation: Envelope | None = None,
+) -> Service | None:
+    """Records that the router applied ``revision``; a result older than the recorded one
+    changes nothing. Publishes ``network.service.changed`` (applied) when the latest desired
+    state is now in place. None when the subscription is unknown here.
+    """
+    with transaction.atomic(using=DB):
+        _command_record(command_id, result=CommandResult.APPLIED, error="", now=now)
+        Router.objects.filter(name=router_name).update(last_seen_at=now, is_up=True)
+        service = _locked_by_subscription(subscription_id)
+        if service is None:
+            logger.warning("result for unknown subscription %s (command %s)", subscription_id, command_id)
+            return None
+        if revision < service.applied_revision or router_name != service.router.name:
+            # Stale (an older revision, or the router it moved away from): keep what we know.
+            return service
+        newly_applied = revision > service.applied_revision
+        online_changed = online is not None and online != service.online
+        service.applied_revision = revision
+        service.last_result = ResultStatus.OK
+        service.last_result_message = ""
+        service.last_result_at = now
+        if online is not None:
+            service.online = online
+            if online:
+                service.last_seen_at = now
+        current = revision == service.revision
+        if current and status == "active" and service.status == ServiceStatus.PENDING:
+            service.status = ServiceStatus.ACTIVE
+        _save(service)
+        if current and (newly_applied or online_changed):
+            _announce(service, applied=True, causation=causation)
+        return service
+
+
+def service_command_failed(
+    *,
+    command_id: str,
+    router_name: str,
+    error: str,
+    permanent: bool,
+    now: datetime,
+    subscription_id: int | None = None,
+    revision: int | None = None,
+    causation: Envelope | None = None,
+) -> Service | None:
+    """Records the router's refusal of a command as the service's last result (unless a newer
+    revision was applied since) and tells the portal. None when no service matches.
+    """
+    with transaction.atomic(using=DB):
+        command = _command_record(command_id, result=CommandResult.FAILED, error=error, now=now)
+        if subscription_id is None and command is not None:
+            subscription_id = command.service.subscription_id
+        if revision is None and command is not None:
+            revision = command.revision
+        if subscription_id is None:
+            logger.warning("router %s failed command %s: %s", router_name, command_id, error)
+            return None
+        service = _locked_by_subscription(subscription_id)
+        if service is None:
+            logger.warning("failure for unknown subscription %s (command %s)", subscription_id, command_id)
+            return None
+        if revision is not None and revision <= service.applied_revision:
+            return service
+        if router_name != service.router.name:
+            return service
+        service.last_result = ResultStatus.FAILED
+        # A transient failure is retried by the netagent; the message stays until a result replaces it.
+        service.last_result_message = error
+        service.last_result_at = now
+        _save(service)
+        if revision is None or revision == service.revision:
+            _announce(service, applied=False, error=error, causation=causation)
+        return service
+
+
+# --- a client's services at once (billing) -----------------------------------------------------------
+
+
+def client_services_suspend(
+    *,
+    client_id: int,
+    reason: str,
+    now: datetime,
+    subscription_ids: list[int] | None = None,
+    causation: Envelope | None = None,
+) -> list[Service]:
+    """Suspends the client's live services (only ``subscription_ids`` when given); returns
+    the ones that changed.
+    """
+    changed = []
+    with transaction.atomic(using=DB):
+        for service in _client_services(client_id, subscription_ids).exclude(
+            status__in=[ServiceStatus.TERMINATED, ServiceStatus.SUSPENDED]
+        ):
+            changed.append(service_suspend(service=service, reason=reason, now=now, causation=causation))
+    return changed
+
+
+def client_services_reactivate(
+    *,
+    client_id: int,
+    reason: str,
+    now: datetime,
+    subscription_ids: list[int] | None = None,
+    causation: Envelope | None = None,
+) -> list[Service]:
+    """Reactivates the client's services suspended for ``reason`` only (a manual suspension
+    stays); returns the ones that changed.
+    """
+    changed = []
+    with transaction.atomic(using=DB):
+        for service in _client_services(client_id, subscription_ids).filter(
+            status=ServiceStatus.SUSPENDED, suspension_reason=reason
+        ):
+            changed.append(service_reactivate(service=service, now=now, causation=causation))
+    return changed
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _client_services(client_id: int, subscription_ids: list[int] | None) -> QuerySet[Service]:
+    services = Service.objects.select_related("router").filter(client_id=client_id).order_by("pk")
+    if subscription_ids is not None:
+        services = services.filter(subscription_id__in=subscription_ids)
+    return services
+
+
+def _lock(service: Service) -> Service:
+    """A fresh copy of ``service`` locked until the transaction ends.
+
+    Billing, the clients consumer and staff may change the same service at once; the row
+    lock serialises them so each revision is bumped from the latest one.
+    """
+    return Service.objects.select_for_update(of=("self",)).select_related("router").get(pk=service.pk)
+
+
+def _locked_by_subscription(subscription_id: int) -> Service | None:
+    return (
+        Service.objects.select_for_update(of=("self",))
+        .select_related("router")
+        .filter(subscription_id=subscription_id)
+        .first()
+    )
+
+
+def _lock_router(router: Router) -> Router:
+    # Serialises address allocation on a router.
+    return Router.objects.select_for_update().get(pk=router.pk)
+
+
+def _live_on(router: Router, exclude: Service | None) -> QuerySet[Service]:
+    services = Service.objects.filter(router=router).exclude(status=ServiceStatus.TERMINATED)
+    if exclude is not None:
+        services = services.exclude(pk=exclude.pk)
+    return services
+
+
+def _ensure_username_free(router: Router, username: str, *, exclude: Service | None = None) -> None:
+    if _live_on(router, exclude).filter(pppoe_username=username).exists():
+        raise Conflict(
+            _('The PPPoE user "%(username)s" is already used on router "%(router)s".')
+            % {"username": username, "router": router.name},
+            code="duplicate_username",
+        )
+
+
+def _ensure_address_free(router: Router, address: str, *, exclude: Service | None = None) -> None:
+    if _live_on(router, exclude).filter(address=address).exists():
+        raise Conflict(
+            _('The address %(address)s is already used on router "%(router)s".')
+            % {"address": address, "router": router.name},
+            code="duplicate_address",
+        )
+
+
+def _address_fits(router: Router, address: str) -> bool:
+    if not router.address_pool:
+        return True
+    return ipaddress.IPv4Address(address) in ipaddress.IPv4Network(router.address_pool)
+
+
+def _allocate_address(router: Router, *, exclude: Service | None = None) -> str:
+    """The lowest free host address of the router's pool (the router row is locked)."""
+    if not router.address_pool:
+        raise Conflict(
+            _('Router "%(name)s" has no address pool; give the address explicitly.') % {"name": router.name},
+            code="no_address_pool",
+        )
+    network = ipaddress.IPv4Network(router.address_pool)
+    used = set(_live_on(router, exclude).values_list("address", flat=True))
+    # The first host is usually the router's own gateway address.
+    hosts = list(network.hosts())[1:] if network.num_addresses > 4 else list(network.hosts())
+    for host in hosts:
+        if str(host) not in used:
+            return str(host)
+    raise Conflict(
+        _('The address pool of router "%(name)s" is exhausted.') % {"name": router.name},
+        code="pool_exhausted",
+    )
+
+
+def _save_new(service: Service) -> None:
+    try:
+        # A savepoint, so a concurrent duplicate leaves the outer transaction usable.
+        with transaction.atomic(using=DB):
+            service.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            _("Another service took this subscription, user name or address meanwhile; try again."),
+            code="duplicate",
+        ) from exc
+
+
+def _save(service: Service) -> None:
+    try:
+        with transaction.atomic(using=DB):
+            service.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            _("Another service took this user name or address meanwhile; try again."), code="duplicate"
+        ) from exc
+
+
+def _send_desired(
+    service: Service,
+    *,
+    kind: str,
+    now: datetime,
+    router_name: str | None = None,
+    status: str | None = None,
+    kick: bool = False,
+    causation: Envelope | None = None,
+) -> ServiceCommand:
+    envelope = desired_state_envelope(
+        service, router_name=router_name, status=status, kick=kick, causation=causation
+    )
+    key = envelope.data["router"]
+    outbox_put(using=DB, topic=catalog.NETWORK_COMMANDS, key=key, envelope=envelope)
+    return ServiceCommand.objects.create(
+        command_id=envelope.id,
+        service=service,
+        revision=service.revision,
+        kind=kind,
+        router_name=key,
+        status=envelope.data["status"],
+        kick=kick,
+        created_at=now,
+    )
+
+
+def _announce(
+    service: Service, *, applied: bool, error: str | None = None, causation: Envelope | None = None
+) -> None:
+    envelope = service_changed_envelope(service, applied=applied, error=error, causation=causation)
+    outbox_put(using=DB, topic=catalog.NETWORK_EVENTS, key=str(service.subscription_id), envelope=envelope)
+
+
+def _command_record(command_id: str, *, result: str, error: str, now: datetime) -> ServiceCommand | None:
+    try:
+        uuid.UUID(command_id)
+    except ValueError:
+        return None
+    command = (
+        ServiceCommand.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .filter(command_id=command_id)
+        .first()
+    )
+    if command is not None:
+        command.result = result
+        command.result_at = now
+        command.error = error
+        command.save(update_fields=["result", "result_at", "error"])
+    return command
+
+
+def _diagnosis_for_update(request_id: str) -> Diagnosis | None:
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        return None
+    return (
+        Diagnosis.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .filter(request_id=request_id)
+        .first()
+    )
