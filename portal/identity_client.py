@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from django.conf import settings
+from django.utils import translation
+
+from portal.conf import settings
 
 _API = "/api/identity/v1"
 
@@ -147,9 +149,11 @@ class IdentityClient:
             headers["X-Forwarded-For"] = client_ip
         return self._send("POST", path, json=body, headers=headers)
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, *, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
+        # Identity's error messages are shown to the user, so ask for them in the page's language.
+        headers.setdefault("Accept-Language", translation.get_language() or settings.LANGUAGE_CODE)
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise IdentityUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
@@ -228,6 +232,10 @@ class IdentityClient:
             access_token=access_token,
         )
         if response.status_code == 401:
+            body = self._json(response)
+            if isinstance(body, dict) and body.get("error") == "invalid_credentials":
+                # A wrong current password, not a bad token: the form says so under that field.
+                raise ValidationFailed({"current_password": _field_errors(body)["detail"]})
             raise TokenRejected("the access token was refused")
         self._raise_for_input(response)
 

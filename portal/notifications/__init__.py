@@ -1,0 +1,1 @@
+"""Live notifications: Kafka events → handlers → the channel layer → each user's WebSockets."""

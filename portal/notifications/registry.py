@@ -1,0 +1,91 @@
+"""Which message types become notifications, and for whom.
+
+A handler turns one envelope into pushes: HTML fragments for one user's open pages. Other
+features add theirs in their own module, listed in ``ENLACE_PORTAL_NOTIFICATION_MODULES``::
+
+    @notification_handler(catalog.NETWORK_EVENTS, "network.service.changed")
+    def service_changed(envelope: Envelope) -> list[Push]:
+        return [Push(user_id=..., template="portal/notifications/service_changed.html", context={...})]
+
+The consumer subscribes to every topic a handler names; types without a handler are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from backoffice.messaging.envelope import Envelope
+from portal.conf import settings
+
+# What the WebSocket consumer does with a push (its method ``notification_fragment``).
+FRAGMENT_EVENT = "notification.fragment"
+
+
+@dataclass(frozen=True)
+class Push:
+    """A fragment for every open page of one user.
+
+    The template renders on each socket in that socket's language, so handlers pass plain,
+    JSON-serialisable data (it crosses Redis) and no translated text.
+    """
+
+    user_id: int
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def channel_message(self) -> dict[str, Any]:
+        return {"type": FRAGMENT_EVENT, "template": self.template, "context": self.context}
+
+
+Handler = Callable[[Envelope], Iterable[Push]]
+
+
+@dataclass(frozen=True)
+class _Registration:
+    topic: str
+    handler: Handler
+
+
+_HANDLERS: dict[str, _Registration] = {}
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group that every open socket of ``user_id`` joins."""
+    return f"user-{int(user_id)}"
+
+
+def notification_handler(topic: str, message_type: str) -> Callable[[Handler], Handler]:
+    """Registers the decorated function as the handler of ``message_type`` (read from ``topic``)."""
+
+    def register(handler: Handler) -> Handler:
+        existing = _HANDLERS.get(message_type)
+        if existing is not None and existing.handler is not handler:
+            raise ValueError(f"{message_type} already has a handler: {existing.handler.__qualname__}")
+        _HANDLERS[message_type] = _Registration(topic=topic, handler=handler)
+        return handler
+
+    return register
+
+
+def handlers_load() -> None:
+    """Imports every module of ``ENLACE_PORTAL_NOTIFICATION_MODULES`` (they register on import)."""
+    for module in settings.ENLACE_PORTAL_NOTIFICATION_MODULES:
+        import_module(module)
+
+
+def subscribed_topics() -> list[str]:
+    """The topics the notification consumer must read."""
+    handlers_load()
+    return sorted({registration.topic for registration in _HANDLERS.values()})
+
+
+def envelope_pushes(envelope: Envelope) -> list[Push]:
+    """What the handler of ``envelope.type`` makes of it; nothing for types without one."""
+    handlers_load()
+    registration = _HANDLERS.get(envelope.type)
+    if registration is None:
+        return []
+    return list(registration.handler(envelope))

@@ -1,0 +1,26 @@
+"""URLs of the portal (the WebSocket routes are in portal/notifications/routing.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import set_language
+
+from portal import views
+
+portal_patterns: list[URLPattern | URLResolver] = [
+    path("", views.home, name="home"),
+    path("signin/", views.sign_in, name="sign-in"),
+    path("signout/", views.sign_out, name="sign-out"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("password/forgot/", views.password_forgot, name="password-forgot"),
+    path("password/reset/<str:token>/", views.password_reset, name="password-reset"),
+    path("password/change/", views.password_change, name="password-change"),
+    path("activate/", views.activation, name="activation"),
+    path("verify-email/<str:token>/", views.email_verify, name="email-verify"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include((portal_patterns, "portal"), namespace="portal")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,254 @@
+"""The portal's pages. Each renders the full page, or only its form when htmx asks for it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal import accounts
+from portal.conf import settings
+from portal.forms import (
+    ActivationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    ResetPasswordForm,
+    SignInForm,
+    form_add_identity_errors,
+)
+from portal.htmx import HtmxHttpRequest, redirect_to
+from portal.identity_client import (
+    IdentityUnavailable,
+    InvalidCredentials,
+    Throttled,
+    ValidationFailed,
+    identity_client,
+)
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def signin_required(view: View) -> View:
+    """Sends a browser that is not signed in to sign-in, and back here afterwards."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if accounts.signed_in_user(request) is None:
+            url = reverse("portal:sign-in") + "?" + urlencode({"next": request.get_full_path()})
+            return redirect_to(request, url)
+        return view(request, *args, **kwargs)
+
+    return cast(View, wrapper)
+
+
+def _page(request: HtmxHttpRequest, page: str, partial: str, context: dict[str, Any]) -> HttpResponse:
+    """The full page, or only the part htmx swaps in."""
+    return render(request, partial if request.htmx else page, context)
+
+
+def _unavailable_error(form: Any) -> None:
+    form.add_error(None, _("The service is unavailable right now. Please try again in a moment."))
+
+
+def _throttled_error(form: Any, exc: Throttled) -> None:
+    form.add_error(
+        None,
+        ngettext(
+            "Too many attempts. Try again in %(seconds)d second.",
+            "Too many attempts. Try again in %(seconds)d seconds.",
+            exc.retry_after,
+        )
+        % {"seconds": exc.retry_after},
+    )
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The dashboard for a signed-in browser, sign-in otherwise."""
+    if accounts.signed_in_user(request) is None:
+        return redirect("portal:sign-in")
+    return redirect("portal:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HtmxHttpRequest) -> HttpResponse:
+    """Signs in through identity; errors and throttling show in place of the form."""
+    next_url = _safe_next(request, reverse("portal:dashboard"))
+    if request.method == "GET" and accounts.signed_in_user(request) is not None:
+        return redirect(next_url)
+    form = SignInForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            user = accounts.account_sign_in(
+                request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except InvalidCredentials:
+            form.add_error(None, _("The e-mail or password is incorrect."))
+        except Throttled as exc:
+            _throttled_error(form, exc)
+        except IdentityUnavailable:
+            _unavailable_error(form)
+        else:
+            response = redirect_to(request, next_url)
+            # The portal speaks the user's language from now on (the switch can still change it).
+            if check_for_language(user.language):
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    user.language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                    secure=request.is_secure(),
+                )
+            return response
+    context = {"form": form, "next": next_url}
+    return _page(request, "portal/sign_in.html", "portal/partials/sign_in_form.html", context)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """Signs out here and at identity."""
+    accounts.account_sign_out(request)
+    return redirect_to(request, reverse("portal:sign-in"))
+
+
+@require_http_methods(["GET", "POST"])
+def password_forgot(request: HtmxHttpRequest) -> HttpResponse:
+    """Asks identity to e-mail a reset link; the answer never reveals whether the account exists."""
+    form = ForgotPasswordForm(request.POST if request.method == "POST" else None)
+    sent = False
+    if form.is_valid():
+        try:
+            identity_client().password_reset_request(
+                email=form.cleaned_data["email"], client_ip=accounts.client_ip(request)
+            )
+            sent = True
+        except Throttled as exc:
+            _throttled_error(form, exc)
+        except ValidationFailed as exc:
+            form_add_identity_errors(form, exc)
+        except IdentityUnavailable:
+            _unavailable_error(form)
+    context = {"form": form, "sent": sent}
+    return _page(request, "portal/password_forgot.html", "portal/partials/password_forgot_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """Sets a new password with the token of the e-mailed link."""
+    form = ResetPasswordForm(request.POST if request.method == "POST" else None)
+    done = False
+    if form.is_valid():
+        try:
+            identity_client().password_reset_confirm(
+                token=token, new_password=form.cleaned_data["new_password"]
+            )
+            done = True
+        except ValidationFailed as exc:
+            form_add_identity_errors(form, exc)
+        except Throttled as exc:
+            _throttled_error(form, exc)
+        except IdentityUnavailable:
+            _unavailable_error(form)
+    context = {"form": form, "done": done, "token": token}
+    return _page(request, "portal/password_reset.html", "portal/partials/password_reset_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@signin_required
+def password_change(request: HtmxHttpRequest) -> HttpResponse:
+    """Changes the signed-in user's password (identity then announces it on every open dashboard)."""
+    form = ChangePasswordForm(request.POST if request.method == "POST" else None)
+    done = False
+    if form.is_valid():
+        try:
+            accounts.with_access_token(
+                request,
+                lambda token: identity_client().password_change(
+                    access_token=token,
+                    current_password=form.cleaned_data["current_password"],
+                    new_password=form.cleaned_data["new_password"],
+                ),
+            )
+            done = True
+        except ValidationFailed as exc:
+            form_add_identity_errors(form, exc)
+        except Throttled as exc:
+            _throttled_error(form, exc)
+        except IdentityUnavailable:
+            _unavailable_error(form)
+    context = {"form": form, "done": done}
+    return _page(request, "portal/password_change.html", "portal/partials/password_change_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def activation(request: HtmxHttpRequest) -> HttpResponse:
+    """Activates an account with the e-mail, the code the ISP gave and a new password."""
+    form = ActivationForm(request.POST if request.method == "POST" else None)
+    done = False
+    if form.is_valid():
+        try:
+            identity_client().account_activate(
+                email=form.cleaned_data["email"],
+                code=form.cleaned_data["code"],
+                password=form.cleaned_data["new_password"],
+                client_ip=accounts.client_ip(request),
+            )
+            done = True
+        except ValidationFailed as exc:
+            form_add_identity_errors(form, exc)
+        except Throttled as exc:
+            _throttled_error(form, exc)
+        except IdentityUnavailable:
+            _unavailable_error(form)
+    context = {"form": form, "done": done}
+    return _page(request, "portal/activation.html", "portal/partials/activation_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def email_verify(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """The e-mailed verification link: a button that confirms (a GET changes nothing, as mail
+    scanners open links)."""
+    outcome = ""
+    if request.method == "POST":
+        try:
+            identity_client().email_verify(token=token)
+            outcome = "verified"
+        except ValidationFailed:
+            outcome = "invalid"
+        except (Throttled, IdentityUnavailable):
+            outcome = "unavailable"
+    context = {"token": token, "outcome": outcome}
+    return _page(request, "portal/email_verify.html", "portal/partials/email_verify_body.html", context)
+
+
+@require_GET
+@signin_required
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    """The signed-in user as identity knows them now, and the live notification area."""
+    user = accounts.with_access_token(request, lambda token: identity_client().me(access_token=token))
+    accounts.signed_in_user_refresh(request, user)
+    return _page(request, "portal/dashboard.html", "portal/partials/dashboard_account.html", {"user": user})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The portal process is up and serving requests."""
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,109 @@
+"""A real identity server (the back-office under Daphne) for the portal's tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.kafka import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_PREFIX = "enlace_ptltest_"
+ALIASES = ("default", "clients", "billing", "network", "support")
+SERVICES = ("identity", "clients", "billing", "network", "support")
+DEMO_PASSWORD = "Enlace-Demo-2026"
+
+
+@dataclass
+class IdentityServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def _create_databases() -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for service in SERVICES:
+            name = f"{PG_PREFIX}{service}"
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the identity server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session", name="identity_server")
+def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityServer]:
+    import redis
+
+    redis.Redis.from_url("redis://127.0.0.1:6379/4").flushdb()  # throttles left by earlier runs
+    _create_databases()
+    var_dir = tmp_path_factory.mktemp("identity-var")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        "ENLACE_DB_ENGINE": "postgres",
+        "ENLACE_PG_DB_PREFIX": PG_PREFIX,
+        "ENLACE_REDIS_URL": "redis://127.0.0.1:6379/4",
+        "ENLACE_VAR_DIR": str(var_dir),
+        "PYTHONPATH": str(ROOT),
+    }
+    manage = [sys.executable, "-m", "backoffice"]
+    for alias in ALIASES:
+        subprocess.run(
+            [*manage, "migrate", "--database", alias, "--no-input", "-v0"], env=env, check=True, cwd=ROOT
+        )
+    subprocess.run([*manage, "seed_identity_demo"], env=env, check=True, cwd=ROOT, capture_output=True)
+    port = free_port()
+    log = open(var_dir / "identity.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backoffice.asgi:application"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url + "/healthz", process)
+        yield IdentityServer(url=url, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(name="identity")
+def identity_fixture(identity_server: IdentityServer, settings: Any) -> IdentityServer:
+    """The portal under test talks to the real identity server."""
+    settings.ENLACE_IDENTITY_URL = identity_server.url
+    return identity_server
