@@ -105,7 +105,8 @@ def _database(service: str) -> dict[str, object]:
             "HOST": env_str("ENLACE_PG_HOST", "127.0.0.1"),
             "PORT": env_int("ENLACE_PG_PORT", 5432),
             "CONN_MAX_AGE": 60,
-            "TEST": {"NAME": f"test_{prefix}{service}{_TEST_SUFFIX}"},
+            # No service database depends on another; tests may ask for any subset of them.
+            "TEST": {"NAME": f"test_{prefix}{service}{_TEST_SUFFIX}", "DEPENDENCIES": []},
         }
     raise ConfigError(f"ENLACE_DB_ENGINE={DB_ENGINE!r}: use sqlite or postgres")
 

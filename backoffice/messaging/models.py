@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 
 class OutboxMessage(models.Model):
-    """A message committed with the change that caused it, waiting for the relay to publish."""
+    """A message committed with the change that caused it, waiting for the relay to publish.
+
+    A row is pending while ``sent_at`` and ``failed_at`` are both empty. ``failed_at`` marks a
+    row the relay refused to publish (its payload breaks the envelope or its schema), with
+    the reason in ``last_error``; fixing the row and clearing ``failed_at`` queues it again.
+    """
 
     message_id = models.UUIDField(unique=True)
     topic = models.CharField(max_length=200)
@@ -15,12 +21,15 @@ class OutboxMessage(models.Model):
     payload = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["sent_at", "id"], name="outbox_pending_idx")]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(sent_at=None, failed_at=None), name="outbox_pending_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.message_id} -> {self.topic}"

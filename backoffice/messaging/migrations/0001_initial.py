@@ -35,12 +35,13 @@ class Migration(migrations.Migration):
                 ('payload', models.BinaryField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('sent_at', models.DateTimeField(blank=True, db_index=True, null=True)),
+                ('failed_at', models.DateTimeField(blank=True, null=True)),
                 ('attempts', models.PositiveIntegerField(default=0)),
                 ('last_error', models.TextField(blank=True)),
             ],
             options={
                 'ordering': ['id'],
-                'indexes': [models.Index(fields=['sent_at', 'id'], name='outbox_pending_idx')],
+                'indexes': [models.Index(condition=models.Q(('failed_at', None), ('sent_at', None)), fields=['id'], name='outbox_pending_idx')],
             },
         ),
     ]
