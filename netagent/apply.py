@@ -1,0 +1,450 @@
+"""Making a router match a subscription's desired state, and reading it back.
+
+Pure domain: it talks to a :class:`Router` (the four RouterOS verbs) and knows nothing about
+Kafka or the API library. Every function is idempotent: running it again on a router that
+already matches changes nothing, which is what makes replays and reconciles harmless.
+
+What a subscriber owns on a router (``<tag>`` is the configured comment tag, ``enlace``):
+
+- the PPP secret named after the PPPoE username (password, profile, remote-address = the
+  subscriber's address, service pppoe, enabled), comment ``<tag>:sub=<id>``;
+- the speed: in ``queue`` mode a simple queue ``<tag>-<username>`` (target the address,
+  max-limit ``upload/download`` in bits per second); in ``profile`` mode the secret's profile,
+  either the one the command names or a managed PPP profile ``<tag>-<download>-<upload>``
+  with that rate-limit (shared by everyone on the plan, so never removed);
+- while suspended, an entry for the address in the suspension address list (``morosos``).
+  Suspended subscribers keep their secret enabled: the firewall rules of that list decide
+  what they reach (the portal, to pay).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from netagent.routeros import RouterError
+
+Status = Literal["active", "suspended", "terminated"]
+
+SECRETS = "/ppp/secret"
+PROFILES = "/ppp/profile"
+ACTIVE = "/ppp/active"
+QUEUES = "/queue/simple"
+ADDRESS_LIST = "/ip/firewall/address-list"
+
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
+_MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+
+
+class Router(Protocol):
+    """What the applier needs from a router connection (see ``netagent.routeros.RouterClient``)."""
+
+    name: str
+
+    def print(self, path: str, **query: str) -> list[dict[str, str]]: ...
+
+    def add(self, path: str, props: Mapping[str, str]) -> str | None: ...
+
+    def set(self, path: str, item_id: str, props: Mapping[str, str]) -> None: ...
+
+    def remove(self, path: str, item_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    """Site-wide choices from the config."""
+
+    suspension_list: str = "morosos"
+    tag: str = "enlace"
+    speed_mode: Literal["queue", "profile"] = "queue"
+
+
+@dataclass(frozen=True)
+class DesiredService:
+    """What one subscription should look like on its router (a ``network.service.desired``)."""
+
+    subscription_id: int
+    router: str
+    revision: int
+    status: Status
+    username: str
+    password: str
+    address: str
+    download: str
+    upload: str
+    profile: str | None = None
+    kick: bool = False
+    client_id: int | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> DesiredService:
+        """From a command's ``data`` (already schema-checked)."""
+        pppoe = data["pppoe"]
+        return cls(
+            subscription_id=int(data["subscription_id"]),
+            router=str(data["router"]),
+            revision=int(data["revision"]),
+            status=data["status"],
+            username=str(pppoe["username"]),
+            password=str(pppoe["password"]),
+            profile=pppoe.get("profile"),
+            address=str(data["address"]),
+            download=str(data["speed"]["download"]),
+            upload=str(data["speed"]["upload"]),
+            kick=bool(data.get("kick", False)),
+            client_id=data.get("client_id"),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """Back to a command's ``data`` shape (what the state file keeps)."""
+        pppoe: dict[str, Any] = {"username": self.username, "password": self.password}
+        if self.profile is not None:
+            pppoe["profile"] = self.profile
+        return {
+            "subscription_id": self.subscription_id,
+            "client_id": self.client_id,
+            "router": self.router,
+            "revision": self.revision,
+            "status": self.status,
+            "pppoe": pppoe,
+            "address": self.address,
+            "speed": {"download": self.download, "upload": self.upload},
+            "kick": self.kick,
+        }
+
+
+@dataclass
+class ApplyReport:
+    """What applying changed (human-readable, for logs and reconcile reports)."""
+
+    changes: list[str] = field(default_factory=list)
+    kicked: bool = False
+    online: bool | None = None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A subscriber's live PPP session as the router sees it."""
+
+    online: bool
+    address: str | None = None
+    uptime: str | None = None
+    caller_id: str | None = None
+
+
+def rate_bps(text: str) -> int:
+    """``20M`` → 20000000 (k/M/G are powers of 1000, as RouterOS reads them).
+
+    Raises ValueError on anything else.
+    """
+    match = _RATE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a rate: {text!r}")
+    number, suffix = match.groups()
+    return int(float(number) * _MULTIPLIERS[suffix.lower()])
+
+
+def _rate_pair(text: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(rate_bps(part) for part in text.split("/"))
+    except ValueError:
+        return None
+
+
+def comment_for(settings: ApplySettings, subscription_id: int) -> str:
+    return f"{settings.tag}:sub={subscription_id}"
+
+
+def queue_name(settings: ApplySettings, username: str) -> str:
+    return f"{settings.tag}-{username}"
+
+
+def plan_profile_name(settings: ApplySettings, desired: DesiredService) -> str:
+    return f"{settings.tag}-{desired.download}-{desired.upload}"
+
+
+def _max_limit(desired: DesiredService) -> str:
+    # RouterOS orders queue limits upload/download (target's upload first).
+    return f"{rate_bps(desired.upload)}/{rate_bps(desired.download)}"
+
+
+def _same_address(a: str | None, b: str) -> bool:
+    if a is None:
+        return False
+    try:
+        return ipaddress.ip_network(a.split(",")[0], strict=False) == ipaddress.ip_network(b, strict=False)
+    except ValueError:
+        return a == b
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "yes")
+
+
+def _mismatched(row: Mapping[str, str], wanted: Mapping[str, str]) -> dict[str, str]:
+    """The wanted properties the row does not have (booleans, rates and addresses compared by value)."""
+    out: dict[str, str] = {}
+    for key, value in wanted.items():
+        have = row.get(key)
+        if key == "disabled":
+            same = _flag(have) == _flag(value)
+        elif key in ("max-limit", "rate-limit"):
+            same = have is not None and _rate_pair(have.split()[0]) == _rate_pair(value)
+        elif key in ("target", "remote-address"):
+            same = _same_address(have, value)
+        else:
+            same = have == value
+        if not same:
+            out[key] = value
+    return out
+
+
+def _ensure(
+    router: Router, path: str, match: Mapping[str, str], wanted: Mapping[str, str], what: str
+) -> str | None:
+    """Makes exactly one item matching ``match`` carry ``wanted``; returns a change note or None."""
+    rows = router.print(path, **match)
+    if not rows:
+        if router.add(path, {**match, **wanted}) is not None:
+            return f"{what} created"
+        # Someone (a concurrent hand edit) added it between our print and add: update theirs.
+        rows = router.print(path, **match)
+        if not rows:
+            raise RouterError(
+                f"{path}: add said it exists but print finds none", permanent=False, router=router.name
+            )
+    first, *extra = rows
+    notes: list[str] = []
+    changes = _mismatched(first, wanted)
+    if changes:
+        router.set(path, first[".id"], changes)
+        notes.append(f"{what} updated ({', '.join(sorted(changes))})")
+    for duplicate in extra:
+        # Only possible for menus without a unique key; duplicates would double-limit a subscriber.
+        router.remove(path, duplicate[".id"])
+        notes.append(f"{what} duplicate removed")
+    return "; ".join(notes) or None
+
+
+def _remove_all(router: Router, path: str, rows: Iterable[Mapping[str, str]], what: str) -> list[str]:
+    return [f"{what} removed" for row in rows if router.remove(path, row[".id"])]
+
+
+def _suspension_entries(router: Router, settings: ApplySettings, address: str) -> list[dict[str, str]]:
+    rows = router.print(ADDRESS_LIST, list=settings.suspension_list)
+    return [row for row in rows if _same_address(row.get("address"), address)]
+
+
+def session_kick(router: Router, username: str) -> bool:
+    """Drops the live PPP sessions of ``username`` so a change bites; True if there was one."""
+    kicked = False
+    for row in router.print(ACTIVE, name=username):
+        kicked = router.remove(ACTIVE, row[".id"]) or kicked
+    return kicked
+
+
+def service_apply(
+    router: Router,
+    desired: DesiredService,
+    settings: ApplySettings,
+    *,
+    previous: DesiredService | None,
+    replay: bool,
+) -> ApplyReport:
+    """Makes ``router`` hold exactly ``desired`` for the subscription, then reads it back.
+
+    ``previous`` is the state last applied (to clean up a renamed user or a moved address and to
+    see a status transition). With ``replay`` (the same revision again, or a reconcile) only
+    drift is repaired: sessions are never kicked. Otherwise the session is kicked when the
+    subscriber becomes suspended, on ``kick: true`` and on termination.
+
+    Raises RouterError; a read-back that still differs is a permanent RouterError.
+    """
+    report = ApplyReport()
+    if previous is not None and previous.username != desired.username:
+        report.changes += _service_remove(router, previous, settings, keep_address=desired.address)
+    elif previous is not None and not _same_address(previous.address, desired.address):
+        report.changes += _remove_all(
+            router,
+            ADDRESS_LIST,
+            _suspension_entries(router, settings, previous.address),
+            f"suspension entry of the old address {previous.address}",
+        )
+
+    if desired.status == "terminated":
+        report.changes += _service_remove(router, desired, settings)
+        report.online = False
+        return report
+
+    comment = comment_for(settings, desired.subscription_id)
+    profile = desired.profile or "default"
+    if settings.speed_mode == "profile" and desired.profile is None:
+        profile = plan_profile_name(settings, desired)
+        note = _ensure(
+            router,
+            PROFILES,
+            {"name": profile},
+            {"rate-limit": _max_limit(desired), "comment": f"{settings.tag}:plan"},
+            f"profile {profile}",
+        )
+        report.changes += [note] if note else []
+
+    secret = {
+        "password": desired.password,
+        "profile": profile,
+        "remote-address": desired.address,
+        "service": "pppoe",
+        "disabled": "false",
+        "comment": comment,
+    }
+    note = _ensure(router, SECRETS, {"name": desired.username}, secret, f"secret {desired.username}")
+    report.changes += [note] if note else []
+
+    queue: dict[str, str] | None = None
+    if settings.speed_mode == "queue":
+        queue = {
+            "target": desired.address,
+            "max-limit": _max_limit(desired),
+            "disabled": "false",
+            "comment": comment,
+        }
+        name = queue_name(settings, desired.username)
+        note = _ensure(router, QUEUES, {"name": name}, queue, f"queue {name}")
+        report.changes += [note] if note else []
+
+    entries = _suspension_entries(router, settings, desired.address)
+    entry_added = False
+    if desired.status == "suspended" and not entries:
+        router.add(
+            ADDRESS_LIST, {"list": settings.suspension_list, "address": desired.address, "comment": comment}
+        )
+        entry_added = True
+        report.changes.append(f"suspension entry {desired.address} added")
+    elif desired.status == "suspended":
+        report.changes += _remove_all(router, ADDRESS_LIST, entries[1:], "duplicate suspension entry")
+    else:
+        report.changes += _remove_all(router, ADDRESS_LIST, entries, f"suspension entry {desired.address}")
+
+    if not replay:
+        becomes_suspended = desired.status == "suspended" and (
+            entry_added or previous is None or previous.status != "suspended"
+        )
+        if becomes_suspended or desired.kick:
+            report.kicked = session_kick(router, desired.username)
+
+    _verify(router, desired, settings, secret, queue)
+    report.online = bool(router.print(ACTIVE, name=desired.username))
+    return report
+
+
+def _verify(
+    router: Router,
+    desired: DesiredService,
+    settings: ApplySettings,
+    secret: Mapping[str, str],
+    queue: Mapping[str, str] | None,
+) -> None:
+    """Reads the managed items back; a router that did not keep them is a permanent error."""
+    problems: list[str] = []
+    rows = router.print(SECRETS, name=desired.username)
+    if not rows:
+        problems.append(f"secret {desired.username} missing")
+    elif diff := _mismatched(rows[0], secret):
+        problems.append(f"secret {desired.username} differs in {', '.join(sorted(diff))}")
+    if queue is not None:
+        name = queue_name(settings, desired.username)
+        rows = router.print(QUEUES, name=name)
+        if not rows:
+            problems.append(f"queue {name} missing")
+        elif diff := _mismatched(rows[0], queue):
+            problems.append(f"queue {name} differs in {', '.join(sorted(diff))}")
+    listed = bool(_suspension_entries(router, settings, desired.address))
+    if listed != (desired.status == "suspended"):
+        problems.append(f"suspension entry for {desired.address} {'present' if listed else 'missing'}")
+    if problems:
+        raise RouterError(
+            "read-back after applying: " + "; ".join(problems), permanent=True, router=router.name
+        )
+
+
+def _service_remove(
+    router: Router, service: DesiredService, settings: ApplySettings, *, keep_address: str | None = None
+) -> list[str]:
+    """Removes everything the subscriber owns on the router and drops their session."""
+    changes = _remove_all(
+        router, SECRETS, router.print(SECRETS, name=service.username), f"secret {service.username}"
+    )
+    name = queue_name(settings, service.username)
+    changes += _remove_all(router, QUEUES, router.print(QUEUES, name=name), f"queue {name}")
+    if keep_address is None or not _same_address(keep_address, service.address):
+        changes += _remove_all(
+            router,
+            ADDRESS_LIST,
+            _suspension_entries(router, settings, service.address),
+            f"suspension entry {service.address}",
+        )
+    # Removing the secret already drops the session on RouterOS; this makes sure of it.
+    if session_kick(router, service.username):
+        changes.append(f"session of {service.username} dropped")
+    return changes
+
+
+def router_reconcile(
+    router: Router,
+    services: Iterable[DesiredService],
+    settings: ApplySettings,
+    *,
+    remove_unknown: bool = False,
+) -> list[str]:
+    """Repairs drift between ``router`` and the desired state last applied there.
+
+    Terminated subscriptions are left alone (their username may belong to someone new by now).
+    With ``remove_unknown``, managed items (comment ``<tag>:sub=N``) of subscriptions not in
+    ``services`` are removed too. Returns what was repaired; raises RouterError.
+    """
+    repaired: list[str] = []
+    known: dict[int, DesiredService] = {}
+    for service in services:
+        known[service.subscription_id] = service
+        if service.status == "terminated":
+            continue
+        report = service_apply(router, service, settings, previous=None, replay=True)
+        repaired += [f"sub {service.subscription_id}: {change}" for change in report.changes]
+    if remove_unknown:
+        repaired += _unknown_remove(router, known, settings)
+    return repaired
+
+
+def _unknown_remove(
+    router: Router, known: Mapping[int, DesiredService], settings: ApplySettings
+) -> list[str]:
+    prefix = f"{settings.tag}:sub="
+    removed: list[str] = []
+    for path in (SECRETS, QUEUES, ADDRESS_LIST):
+        for row in router.print(path):
+            comment = row.get("comment", "")
+            if not comment.startswith(prefix):
+                continue
+            try:
+                owner = known.get(int(comment[len(prefix) :]))
+            except ValueError:
+                continue
+            if owner is None or owner.status == "terminated":
+                label = row.get("name") or row.get("address") or row[".id"]
+                if router.remove(path, row[".id"]):
+                    removed.append(f"unknown {path} {label} ({comment}) removed")
+    return removed
+
+
+def session_diagnose(router: Router, username: str) -> Diagnosis:
+    """The live PPP session of ``username``, if any. Raises RouterError."""
+    rows = router.print(ACTIVE, name=username)
+    if not rows:
+        return Diagnosis(online=False)
+    row = rows[0]
+    return Diagnosis(
+        online=True, address=row.get("address"), uptime=row.get("uptime"), caller_id=row.get("caller-id")
+    )
