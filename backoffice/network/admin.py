@@ -6,11 +6,28 @@ every change must bump the revision and send its command through the outbox.
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from collections.abc import Callable
+from datetime import datetime
 
-from backoffice.network.models import Diagnosis, Router, Service, ServiceCommand
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from backoffice.access.errors import DomainError
+from backoffice.network.models import Diagnosis, Router, Service, ServiceCommand, SuspensionReason
+from backoffice.network.services import (
+    router_reconcile,
+    service_reactivate,
+    service_suspend,
+    service_terminate,
+)
+
+# A domain change applied to one service at a given time.
+Change = Callable[[Service, datetime], object]
 
 
 class RouterForm(forms.ModelForm):
@@ -46,6 +63,23 @@ class RouterAdmin(admin.ModelAdmin):
     list_filter = ("active", "api_ssl", "site")
     search_fields = ("name", "host", "site")
     readonly_fields = ("last_seen_at", "is_up", "last_reconciled_at", "created_at", "updated_at")
+
+    actions = ["reconcile_selected"]
+
+    @admin.action(description=_("Reconcile the selected routers (repair drift)"))
+    def reconcile_selected(self, request: HttpRequest, queryset: QuerySet[Router]) -> None:
+        now = timezone.now()
+        for router in queryset:
+            router_reconcile(router=router, now=now)
+        self.message_user(
+            request,
+            ngettext(
+                "Reconciliation requested for %(count)d router.",
+                "Reconciliation requested for %(count)d routers.",
+                queryset.count(),
+            )
+            % {"count": queryset.count()},
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Router | None = None) -> tuple[str, ...]:
         # The name keys the netagent's configuration and the Kafka partitioning.
@@ -94,15 +128,40 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ("=subscription_id", "=client_id", "pppoe_username", "address")
     exclude = ("pppoe_password",)
     inlines = [ServiceCommandInline]
+    actions = ["suspend_selected", "reactivate_selected", "terminate_selected"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Service | None = None) -> list[str]:
-        return [f.name for f in Service._meta.fields if f.name != "pppoe_password"]
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Service], change: Change, done: str) -> None:
+        """Runs ``change`` on each service through the domain (revision, outbox); reports refusals."""
+        now = timezone.now()
+        changed = 0
+        for service in queryset:
+            try:
+                change(service, now)
+                changed += 1
+            except DomainError as exc:
+                self.message_user(request, f"{service.subscription_id}: {exc.message}", messages.ERROR)
+        if changed:
+            self.message_user(request, done % {"count": changed}, messages.SUCCESS)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    @admin.action(description=_("Suspend the selected services (manual)"))
+    def suspend_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        done = str(_("%(count)d service(s) will be suspended on the router."))
+        self._apply(
+            request,
+            queryset,
+            lambda service, now: service_suspend(service=service, reason=SuspensionReason.MANUAL, now=now),
+            done,
+        )
 
-    def has_delete_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
-        return False
+    @admin.action(description=_("Reactivate the selected services"))
+    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        done = str(_("%(count)d service(s) will be reactivated on the router."))
+        self._apply(request, queryset, lambda svc, now: service_reactivate(service=svc, now=now), done)
+
+    @admin.action(description=_("Terminate the selected services (removes them from the router)"))
+    def terminate_selected(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        done = str(_("%(count)d service(s) will be removed from the router."))
+        self._apply(request, queryset, lambda svc, now: service_terminate(service=svc, now=now), done)
 
 
 @admin.register(Diagnosis)
