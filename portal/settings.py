@@ -139,7 +139,7 @@ else:
 ENLACE_PORTAL_EMBEDDED_CONSUMER = env_bool("ENLACE_PORTAL_EMBEDDED_CONSUMER", not REDIS_URL)
 # Modules whose import registers notification handlers (see portal/notifications/registry.py).
 ENLACE_PORTAL_NOTIFICATION_MODULES = env_list(
-    "ENLACE_PORTAL_NOTIFICATION_MODULES", ["portal.notifications.identity"]
+    "ENLACE_PORTAL_NOTIFICATION_MODULES", ["portal.notifications.identity", "portal.notifications.network"]
 )
 ENLACE_PORTAL_CONSUMER_GROUP = env_str("ENLACE_PORTAL_CONSUMER_GROUP", "portal-notifications")
 
@@ -151,6 +151,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # --- Services the portal calls ---------------------------------------------------------------
 ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 ENLACE_IDENTITY_TIMEOUT_SECONDS = env_int("ENLACE_IDENTITY_TIMEOUT_SECONDS", 5)
+# In development the network service runs in the same back-office process as identity.
+ENLACE_NETWORK_URL = env_str("ENLACE_NETWORK_URL", ENLACE_IDENTITY_URL)
+# Short: the dashboard waits for it, and shows the service card as unavailable past it.
+ENLACE_NETWORK_TIMEOUT_SECONDS = env_int("ENLACE_NETWORK_TIMEOUT_SECONDS", 3)
 # Refresh the access token this long before it expires, so a call never races the expiry.
 ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS", 30)
 

@@ -12,6 +12,7 @@ portal_patterns: list[URLPattern | URLResolver] = [
     path("signin/", views.sign_in, name="sign-in"),
     path("signout/", views.sign_out, name="sign-out"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/services/<int:subscription_id>/", views.service_card, name="service-card"),
     path("password/forgot/", views.password_forgot, name="password-forgot"),
     path("password/reset/<str:token>/", views.password_reset, name="password-reset"),
     path("password/change/", views.password_change, name="password-change"),

@@ -33,6 +33,7 @@ from portal.identity_client import (
     ValidationFailed,
     identity_client,
 )
+from portal.my_services import my_service_get, my_services_list
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -242,10 +243,25 @@ def email_verify(request: HtmxHttpRequest, token: str) -> HttpResponse:
 @require_GET
 @signin_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    """The signed-in user as identity knows them now, and the live notification area."""
+    """The signed-in user as identity knows them now, their services' status (on the full page)
+    and the live notification area."""
     user = accounts.with_access_token(request, lambda token: identity_client().me(access_token=token))
     accounts.signed_in_user_refresh(request, user)
-    return _page(request, "portal/dashboard.html", "portal/partials/dashboard_account.html", {"user": user})
+    if request.htmx:
+        return render(request, "portal/partials/dashboard_account.html", {"user": user})
+    context = {"user": user, "my_services": my_services_list(request, user)}
+    return render(request, "portal/dashboard.html", context)
+
+
+@require_GET
+@signin_required
+def service_card(request: HtmxHttpRequest, subscription_id: int) -> HttpResponse:
+    """One service card, fetched again by a card a live push replaced (pushes carry no plan or
+    speed). 204, keeping the pushed card, when the service cannot be read."""
+    service = my_service_get(request, subscription_id=subscription_id)
+    if service is None:
+        return HttpResponse(status=204)
+    return render(request, "portal/partials/service_card.html", {"service": service})
 
 
 @require_GET

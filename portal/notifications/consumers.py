@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from portal.notifications.registry import user_group
+from portal.notifications.registry import client_group, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -18,22 +18,29 @@ CLOSE_UNAUTHENTICATED = 4401
 
 
 class NotificationConsumer(AsyncWebsocketConsumer):
-    """Joins the signed-in user's group and sends each push as an htmx out-of-band fragment."""
+    """Joins the signed-in user's group (and their client's, for a subscriber) and sends each
+    push as an htmx out-of-band fragment."""
 
-    group: str | None = None
+    # Not channels' ``groups`` (joined before connect, for every socket): these depend on the user.
+    joined: tuple[str, ...] = ()
 
     async def connect(self) -> None:
         user_id = self.scope.get("portal_user_id")
         if user_id is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.group = user_group(user_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        groups = [user_group(user_id)]
+        client_id = self.scope.get("portal_client_id")
+        if client_id is not None:
+            groups.append(client_group(client_id))
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.joined = tuple(groups)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # One-way: the page sends nothing that the portal acts on here.

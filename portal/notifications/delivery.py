@@ -12,7 +12,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
 from backoffice.messaging.envelope import Envelope
-from portal.notifications.registry import envelope_pushes, user_group
+from portal.notifications.registry import envelope_pushes
 
 # Sends ``message`` to every channel of ``group``.
 GroupSender = Callable[[str, dict[str, Any]], None]
@@ -54,5 +54,5 @@ def envelope_notify(envelope: Envelope, *, send: GroupSender) -> int:
     (at once outside one), and returns how many pushes it scheduled."""
     pushes = envelope_pushes(envelope)
     for push in pushes:
-        transaction.on_commit(functools.partial(send, user_group(push.user_id), push.channel_message()))
+        transaction.on_commit(functools.partial(send, push.group(), push.channel_message()))
     return len(pushes)

@@ -1,6 +1,7 @@
 """Which message types become notifications, and for whom.
 
-A handler turns one envelope into pushes: HTML fragments for one user's open pages. Other
+A handler turns one envelope into pushes: HTML fragments for the open pages of one user, or of
+every user of one client (a subscriber's household may have several accounts). Other
 features add theirs in their own module, listed in ``ENLACE_PORTAL_NOTIFICATION_MODULES``::
 
     @notification_handler(catalog.NETWORK_EVENTS, "network.service.changed")
@@ -24,17 +25,30 @@ from portal.conf import settings
 FRAGMENT_EVENT = "notification.fragment"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Push:
-    """A fragment for every open page of one user.
+    """A fragment for every open page of one user (``user_id``) or of one client (``client_id``);
+    exactly one of the two is given.
 
     The template renders on each socket in that socket's language, so handlers pass plain,
     JSON-serialisable data (it crosses Redis) and no translated text.
     """
 
-    user_id: int
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None
+    client_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.user_id is None) == (self.client_id is None):
+            raise ValueError("a push targets either a user_id or a client_id")
+
+    def group(self) -> str:
+        """The channel-layer group of the sockets this push is for."""
+        if self.client_id is not None:
+            return client_group(self.client_id)
+        assert self.user_id is not None  # __post_init__ guarantees one of the two
+        return user_group(self.user_id)
 
     def channel_message(self) -> dict[str, Any]:
         return {"type": FRAGMENT_EVENT, "template": self.template, "context": self.context}
@@ -55,6 +69,11 @@ _HANDLERS: dict[str, _Registration] = {}
 def user_group(user_id: int) -> str:
     """The channel-layer group that every open socket of ``user_id`` joins."""
     return f"user-{int(user_id)}"
+
+
+def client_group(client_id: int) -> str:
+    """The channel-layer group that every open socket of a user of ``client_id`` joins."""
+    return f"client-{int(client_id)}"
 
 
 def notification_handler(topic: str, message_type: str) -> Callable[[Handler], Handler]:

@@ -12,9 +12,13 @@ from portal.accounts import SESSION_USER
 from portal.conf import settings
 
 
-def _session_user_id(session: Any) -> int | None:
+def _session_user(session: Any) -> tuple[int | None, int | None]:
+    """The session user's id and client id (None, None when not signed in)."""
     user = session.get(SESSION_USER) if session is not None else None
-    return int(user["id"]) if user else None
+    if not user:
+        return None, None
+    client_id = user.get("client_id")
+    return int(user["id"]), None if client_id is None else int(client_id)
 
 
 def _language(scope: dict[str, Any]) -> str:
@@ -26,11 +30,14 @@ def _language(scope: dict[str, Any]) -> str:
 
 
 class SessionUserMiddleware(BaseMiddleware):
-    """Puts ``portal_user_id`` (None when not signed in) and ``portal_language`` in the scope."""
+    """Puts ``portal_user_id`` (None when not signed in), ``portal_client_id`` (None for staff)
+    and ``portal_language`` in the scope."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         scope = dict(scope)
         # Loading the session reads the cache or the database: not on the event loop.
-        scope["portal_user_id"] = await database_sync_to_async(_session_user_id)(scope.get("session"))
+        user_id, client_id = await database_sync_to_async(_session_user)(scope.get("session"))
+        scope["portal_user_id"] = user_id
+        scope["portal_client_id"] = client_id
         scope["portal_language"] = _language(scope)
         return await super().__call__(scope, receive, send)

@@ -10,7 +10,11 @@ import pytest
 from django.conf import settings
 
 from portal.accounts import SESSION_USER
-from tests.portal.identity_server import identity_fixture, identity_server_fixture  # noqa: F401
+from tests.portal.identity_server import (  # noqa: F401
+    identity_fixture,
+    identity_server_fixture,
+    network_demo_fixture,
+)
 
 ALICE: dict[str, Any] = {
     "id": 101,

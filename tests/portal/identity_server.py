@@ -1,4 +1,4 @@
-"""A real identity server (the back-office under Daphne) for the portal's tests."""
+"""A real identity and network server (the back-office under Daphne) for the portal's tests."""
 
 from __future__ import annotations
 
@@ -21,12 +21,16 @@ PG_PREFIX = "enlace_ptltest_"
 ALIASES = ("default", "clients", "billing", "network", "support")
 SERVICES = ("identity", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
+# No router needs to listen: the demo services' commands just wait in the outbox.
+DEMO_ROUTERS = '[{"name": "r1", "port": 8728, "username": "admin", "password": "x"}]'
 
 
 @dataclass
 class IdentityServer:
     url: str
     process: subprocess.Popen[bytes]
+    # The environment of its management commands (same databases).
+    env: dict[str, str]
 
 
 def _create_databases() -> None:
@@ -91,7 +95,7 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url + "/healthz", process)
-        yield IdentityServer(url=url, process=process)
+        yield IdentityServer(url=url, process=process, env=env)
     finally:
         process.terminate()
         try:
@@ -104,6 +108,20 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(name="identity")
 def identity_fixture(identity_server: IdentityServer, settings: Any) -> IdentityServer:
-    """The portal under test talks to the real identity server."""
+    """The portal under test talks to the real identity server (and its network service)."""
     settings.ENLACE_IDENTITY_URL = identity_server.url
+    settings.ENLACE_NETWORK_URL = identity_server.url
+    return identity_server
+
+
+@pytest.fixture(scope="session", name="network_demo")
+def network_demo_fixture(identity_server: IdentityServer) -> IdentityServer:
+    """The server's network service holds the demo services (client ids 1..6)."""
+    subprocess.run(
+        [sys.executable, "-m", "backoffice", "seed_network_demo", "--routers", DEMO_ROUTERS],
+        env=identity_server.env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     return identity_server
