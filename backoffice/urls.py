@@ -28,7 +28,9 @@ def _service_patterns(service: str) -> list[URLPattern | URLResolver]:
     patterns += [
         path(
             f"api/{service}/v1/schema/",
-            SpectacularAPIView.as_view(urlconf=schema_conf, custom_settings={"TITLE": f"Enlace {service} API"}),
+            SpectacularAPIView.as_view(
+                urlconf=schema_conf, custom_settings={"TITLE": f"Enlace {service} API"}
+            ),
             name=f"{service}-schema",
         ),
         path(

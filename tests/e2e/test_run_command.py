@@ -51,7 +51,7 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
             if not line:
                 break
             output.append(line)
-            if "Press Ctrl-C to stop" in line:
+            if line.startswith("Logs:"):  # the banner's last line
                 break
         banner = "".join(output)
         assert "Enlace is running" in banner, banner
