@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
+
 from backoffice.config import ConfigError, env_bool, env_int, env_list, env_optional, env_str
 from backoffice.services import SERVICES, service_db
 
@@ -174,23 +176,30 @@ ENLACE_VERIFY_WITH_LOCAL_KEYS = env_bool("ENLACE_VERIFY_WITH_LOCAL_KEYS", True)
 
 OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
+    # Only S256 challenges (RFC 9700 §2.1.1); identity's validator also refuses "plain" up front.
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     # DOT hands out identity's RS256 JWTs, so services verify them like login tokens.
     "ACCESS_TOKEN_GENERATOR": "backoffice.identity.oauth.access_token_generator",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "OAUTH2_VALIDATOR_CLASS": "backoffice.identity.oauth.ScopedOAuth2Validator",
+    # Shown to users on the consent page (identity/authorize.html), hence translatable.
     "SCOPES": {
-        "identity.read": "Read users",
-        "clients.read": "Read clients",
-        "clients.write": "Change clients",
-        "billing.read": "Read billing",
-        "billing.write": "Change billing",
-        "network.read": "Read network state",
-        "network.write": "Change network state",
-        "support.read": "Read tickets",
-        "support.write": "Change tickets",
+        "identity.read": _("See user accounts"),
+        "clients.read": _("See client records"),
+        "clients.write": _("Change client records"),
+        "billing.read": _("See invoices and payments"),
+        "billing.write": _("Change invoices and payments"),
+        "network.read": _("See the state of the network and services"),
+        "network.write": _("Change the network and services"),
+        "support.read": _("See support tickets"),
+        "support.write": _("Open and change support tickets"),
     },
 }
+# Identity's sign-in page for the OAuth2 consent flow (the admin keeps its own login page).
+LOGIN_URL = "/accounts/signin/"
+LOGIN_REDIRECT_URL = "/accounts/signin/"
+LOGOUT_REDIRECT_URL = "/accounts/signin/"
 
 # Named for Django's migration autodetector (identity.OAuthClientScopes points at DOT's Application).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

@@ -2,7 +2,8 @@
 
 Settings (OAUTH2_PROVIDER): ``ACCESS_TOKEN_GENERATOR`` = :func:`access_token_generator`,
 ``OAUTH2_VALIDATOR_CLASS`` = :class:`ScopedOAuth2Validator`. Services then verify OAuth2 tokens
-and login tokens the same way, with identity's JWKS.
+and login tokens the same way, with identity's JWKS. The authorization code grant requires PKCE
+with S256 (``PKCE_REQUIRED`` and ``COMPLIANT_BCP_RFC9700_PKCE_METHOD``, and the validator below).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749.errors import UnsupportedCodeChallengeMethodError
 
 from backoffice.access.verifier import SERVICE_SUBJECT_PREFIX
 from backoffice.identity import tokens
@@ -50,8 +52,28 @@ def allowed_scopes(application: Any) -> list[str]:
     return list(row.scopes) if row else []
 
 
+# RFC 9700 §2.1.1: "plain" sends the verifier itself through the browser, so it protects nothing.
+PKCE_METHODS = frozenset({"S256"})
+
+
 class ScopedOAuth2Validator(OAuth2Validator):
-    """Refuses scopes the application was not granted, and grants none by default."""
+    """Refuses scopes the application was not granted (grants none by default) and PKCE but S256."""
+
+    def is_pkce_required(self, client_id: str, request: Any) -> bool:
+        """Whether PKCE is required (always, by settings); raises for a challenge method but S256.
+
+        oauthlib asks this while validating an authorization request, just before it turns a
+        missing method into "plain", and offers no hook for allowed methods. Refusing here answers
+        ``invalid_request`` before the consent page is shown; DOT's RFC 9700 gate refuses "plain"
+        again when the code is saved.
+        """
+        challenge = getattr(request, "code_challenge", None)
+        method = getattr(request, "code_challenge_method", None)
+        if challenge is not None and method not in PKCE_METHODS:
+            raise UnsupportedCodeChallengeMethodError(
+                description='Only the "S256" code_challenge_method is accepted.', request=request
+            )
+        return bool(super().is_pkce_required(client_id, request))
 
     def validate_scopes(
         self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any

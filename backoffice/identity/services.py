@@ -186,11 +186,11 @@ def user_profile_update(*, user: User, full_name: str | None = None, language: s
 # --- Login and tokens --------------------------------------------------------------------------
 
 
-def token_obtain(*, email: str, password: str, meta: RequestMeta, now: datetime) -> tokens.TokenPair:
-    """A new token pair for valid credentials.
+def _credentials_check(*, email: str, password: str, meta: RequestMeta, now: datetime) -> User:
+    """The active user with these credentials, under the login lockout; audits failures.
 
-    Raises TooManyRequests while the account or IP is locked (even with the right password)
-    and Unauthorized(``invalid_credentials``) otherwise.
+    Raises TooManyRequests(``locked_out``) while the account or IP is locked (even with the
+    right password) and Unauthorized(``invalid_credentials``) otherwise.
     """
     email = _normalize_email(email)
     lock = throttling.active_lock(scope="login", email=email, ip=meta.ip, now=now)
@@ -221,11 +221,32 @@ def token_obtain(*, email: str, password: str, meta: RequestMeta, now: datetime)
     throttling.record_success(scope="login", email=email)
     user.last_login = now
     user.save(using=DB, update_fields=["last_login"])
+    return user
+
+
+def token_obtain(*, email: str, password: str, meta: RequestMeta, now: datetime) -> tokens.TokenPair:
+    """A new token pair for valid credentials.
+
+    Raises TooManyRequests while the account or IP is locked (even with the right password)
+    and Unauthorized(``invalid_credentials``) otherwise.
+    """
+    user = _credentials_check(email=email, password=password, meta=meta, now=now)
     pair = tokens.login_pair(user=user, now=now)
     audit_record(
         kind=AuditEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user, detail={"sid": pair.sid}, now=now
     )
     return pair
+
+
+def web_sign_in(*, email: str, password: str, meta: RequestMeta, now: datetime) -> User:
+    """The user to sign in on identity's web pages (the OAuth2 consent flow).
+
+    The same lockout and audit log as :func:`token_obtain`: failures here and at ``POST /token``
+    count together. Raises TooManyRequests(``locked_out``) or Unauthorized(``invalid_credentials``).
+    """
+    user = _credentials_check(email=email, password=password, meta=meta, now=now)
+    audit_record(kind=AuditEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user, detail={"via": "web"}, now=now)
+    return user
 
 
 def _active_user(user_id: int) -> User | None:

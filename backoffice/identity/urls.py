@@ -1,8 +1,9 @@
-"""HTTP API of the identity service, mounted at /api/identity/v1/, plus JWKS and OAuth2 at the root."""
+"""Identity's HTTP API (mounted at /api/identity/v1/); JWKS, OAuth2 and the sign-in pages at the root."""
 
+from django.contrib.auth.views import LogoutView
 from django.urls import URLPattern, URLResolver, include, path
 
-from backoffice.identity import api
+from backoffice.identity import api, pages
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("token", api.TokenApi.as_view(), name="token"),
@@ -21,5 +22,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
 
 root_urlpatterns: list[URLPattern | URLResolver] = [
     path(".well-known/jwks.json", api.jwks, name="jwks"),
+    path("accounts/signin/", pages.language_from_query(pages.SignInView.as_view()), name="identity-signin"),
+    path("accounts/signout/", LogoutView.as_view(), name="identity-signout"),
+    # Ahead of DOT's own route for the same path, so the consent page is identity's.
+    path("o/authorize/", pages.language_from_query(pages.ConsentView.as_view()), name="identity-authorize"),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]
