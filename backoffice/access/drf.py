@@ -113,7 +113,11 @@ def principal_of(request: Request) -> Principal:
 
 
 def HasAnyRole(*roles: str) -> type[BasePermission]:
-    """A permission class granting access to users holding at least one of ``roles``."""
+    """A permission class granting access to users holding at least one of ``roles``.
+
+    A token a user delegated to a third-party app is never let in by roles: an admin who lets an
+    app read tickets must not hand it the admin's whole power. Such tokens pass ``HasScope``.
+    """
     wanted = frozenset(roles)
 
     class _HasAnyRole(BasePermission):
@@ -121,7 +125,9 @@ def HasAnyRole(*roles: str) -> type[BasePermission]:
 
         def has_permission(self, request: Request, view: Any) -> bool:
             user = request.user
-            return isinstance(user, Principal) and not user.roles.isdisjoint(wanted)
+            return (
+                isinstance(user, Principal) and not user.is_delegated and not user.roles.isdisjoint(wanted)
+            )
 
     _HasAnyRole.__name__ = f"HasAnyRole({', '.join(sorted(wanted))})"
     return _HasAnyRole

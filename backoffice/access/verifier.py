@@ -64,6 +64,12 @@ class Principal:
         return scope in self.scopes
 
     @property
+    def is_delegated(self) -> bool:
+        """A user's token issued to a third-party app (claim ``azp``): it may do only what its
+        scopes allow, never everything the user's roles would."""
+        return not self.is_service and bool(self.claims.get("azp"))
+
+    @property
     def expires_at(self) -> int:
         return int(self.claims.get("exp", 0))
 
