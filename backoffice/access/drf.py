@@ -125,9 +125,7 @@ def HasAnyRole(*roles: str) -> type[BasePermission]:
 
         def has_permission(self, request: Request, view: Any) -> bool:
             user = request.user
-            return (
-                isinstance(user, Principal) and not user.is_delegated and not user.roles.isdisjoint(wanted)
-            )
+            return isinstance(user, Principal) and not user.is_delegated and not user.roles.isdisjoint(wanted)
 
     _HasAnyRole.__name__ = f"HasAnyRole({', '.join(sorted(wanted))})"
     return _HasAnyRole
