@@ -101,6 +101,9 @@ def _field_errors(body: Any) -> dict[str, list[str]]:
     """Identity's errors, ``{"error", "detail"}`` or DRF's ``{field: [messages]}``, as one shape."""
     if not isinstance(body, dict):
         return {"detail": [str(body)]}
+    if isinstance(body.get("fields"), dict):
+        # {"error": "invalid", "detail": first message, "fields": {field: [messages]}}
+        return _field_errors(body["fields"])
     if "error" in body and "detail" in body and isinstance(body["detail"], str):
         return {"detail": [body["detail"]]}
     errors: dict[str, list[str]] = {}
@@ -232,11 +235,8 @@ class IdentityClient:
             access_token=access_token,
         )
         if response.status_code == 401:
-            body = self._json(response)
-            if isinstance(body, dict) and body.get("error") == "invalid_credentials":
-                # A wrong current password, not a bad token: the form says so under that field.
-                raise ValidationFailed({"current_password": _field_errors(body)["detail"]})
             raise TokenRejected("the access token was refused")
+        # A wrong current password comes back as a 400 naming that field.
         self._raise_for_input(response)
 
     def password_reset_request(self, *, email: str, client_ip: str | None) -> None:

@@ -312,14 +312,15 @@ def password_change(
 ) -> None:
     """Sets a new password after checking the current one; ends every other session.
 
-    Raises Unauthorized(``invalid_credentials``) for a wrong current password and
-    ValidationError when the new one breaks the password rules.
+    Raises ValidationError naming ``current_password`` when it is wrong (the caller is signed
+    in, so this is a form error, not a failed authentication) and naming ``new_password`` when
+    the new one breaks the password rules.
     """
     if not user.check_password(current_password):
         audit_record(
             kind=AuditEvent.Kind.LOGIN_FAILED, meta=meta, user=user, detail={"via": "change"}, now=now
         )
-        raise Unauthorized(_("The current password is not correct."), code="invalid_credentials")
+        raise ValidationError({"current_password": [_("The current password is not correct.")]})
     _check_password(new_password, user, "new_password")
     user.set_password(new_password)
     with transaction.atomic(using=DB):

@@ -67,8 +67,9 @@ def test_a_wrong_current_password_is_refused(client_as: Callable[[Any], APIClien
         format="json",
     )
 
-    assert response.status_code == 401
-    assert response.json()["error"] == "invalid_credentials"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid"
+    assert response.json()["fields"]["current_password"]
 
 
 def test_only_ada_the_admin_lists_and_creates_users(
