@@ -73,3 +73,11 @@ def test_every_service_database_is_created_by_postgres_init() -> None:
     sql = (ROOT / "docker" / "postgres-init.sql").read_text(encoding="utf-8")
     for service in ("identity", "clients", "billing", "network", "support", "portal"):
         assert f"CREATE DATABASE enlace_{service};" in sql
+
+
+def test_every_network_consumer_the_service_declares_runs_in_compose(compose: dict[str, Any]) -> None:
+    from backoffice.network.consumers import CONSUMERS
+
+    commands = [" ".join(service.get("command") or []) for service in compose["services"].values()]
+    for spec in CONSUMERS:
+        assert any(command.endswith(f"consume {spec.name}") for command in commands), spec.name
