@@ -27,6 +27,7 @@ PYTHON = sys.executable
 SERVICE_ALIASES = ("default", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
 DEMO_USERS = ("admin", "agent", "billing", "noc", "subscriber")
+NETWORK_CONSUMERS = ("network-results", "network-billing", "network-clients")
 
 
 def free_port() -> int:
@@ -248,6 +249,10 @@ class Stack:
         config = {
             "kafka": {"bootstrap_servers": self.kafka_bootstrap},
             "state_file": str(self.config.var_dir / "netagent-state.sqlite3"),
+            # Any free local port: a fixed one (the default 9108) stops a second stack (tests
+            # running beside a demo) from starting its netagent.
+            "metrics_port": 0,
+            "metrics_address": "127.0.0.1",
             "routers": [
                 {
                     "name": r.name,
@@ -293,7 +298,9 @@ class Stack:
         if not self.config.embedded:
             self.spawn("portal-consumer", [PYTHON, "-m", "portal", "consume_events"])
         if self.config.with_network_consumer:
-            self.spawn("network-consumer", [PYTHON, "-m", "backoffice", "consume", "network"])
+            # One process per consumer group the network service declares (consumers.py).
+            for consumer in NETWORK_CONSUMERS:
+                self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])
         wait_for_http(self.backoffice_url + "/healthz", 60)
         wait_for_http(self.portal_url + "/healthz", 60)
 

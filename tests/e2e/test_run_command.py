@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import routeros_api
 
 from tests.fixtures.kafka import free_port
 
@@ -18,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     portal, backoffice, kafka = free_port(), free_port(), free_port()
-    routers = f"{free_port()},{free_port()}"
+    router_ports = [free_port(), free_port()]
+    routers = ",".join(map(str, router_ports))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENLACE_", "DJANGO_"))}
     process = subprocess.Popen(
         [
@@ -68,6 +71,10 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
         # Embedded mode keeps its data in the given folder: one SQLite database per service.
         for service in ("identity", "clients", "billing", "network", "support", "portal"):
             assert (tmp_path / f"{service}.sqlite3").exists(), service
+
+        _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
+            f"http://127.0.0.1:{backoffice}", f"http://127.0.0.1:{portal}", router_ports[0]
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -77,3 +84,54 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
             rest, _ = process.communicate()
     assert process.returncode == 0, "".join(output) + rest
     assert "Stopped." in rest
+
+
+def _poll(check: Callable[[], bool], *, timeout: float = 60.0, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def _morosos(router_port: int) -> list[str]:
+    pool = routeros_api.RouterOsApiPool(
+        "127.0.0.1", username="admin", password="enlace-demo", port=router_port, plaintext_login=True
+    )
+    try:
+        entries = pool.get_api().get_resource("/ip/firewall/address-list").get(list="morosos")
+        return [entry["address"] for entry in entries]
+    finally:
+        pool.disconnect()
+
+
+def _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
+    backoffice: str, portal: str, router_port: int
+) -> None:
+    credentials = {"email": "noc@enlace.demo", "password": "Enlace-Demo-2026"}
+    token = httpx.post(backoffice + "/api/identity/v1/token", json=credentials).json()["access_token"]
+    noc = httpx.Client(base_url=backoffice + "/api/network/v1", headers={"Authorization": f"Bearer {token}"})
+    # The demo subscriber (client 1) has subscription 1001 on the first emulated router.
+    _poll(lambda: noc.get("/services/1001/").json()["in_sync"], what="the demo service is provisioned")
+    address = noc.get("/services/1001/").json()["address"]
+
+    assert noc.post("/services/1001/suspend", json={"reason": "overdue"}).status_code == 200
+    _poll(lambda: address in _morosos(router_port), what="the address is in the router's morosos list")
+
+    browser = httpx.Client(base_url=portal, follow_redirects=True)
+    browser.get("/signin/")
+    signed_in = browser.post(
+        "/signin/",
+        data={
+            "email": "subscriber@enlace.demo",
+            "password": "Enlace-Demo-2026",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+        headers={"Referer": portal + "/signin/"},
+    )
+    assert signed_in.status_code == 200
+    assert "Suspendido" in signed_in.text  # the dashboard, in Spanish, shows the suspension
+
+    assert noc.post("/services/1001/reactivate").status_code == 200
+    _poll(lambda: address not in _morosos(router_port), what="the address left the morosos list")
