@@ -17,6 +17,7 @@ A client is not thread-safe: use one per thread.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 from collections.abc import Mapping
 
@@ -146,6 +147,7 @@ class RouterClient:
                 permanent=False,
                 router=self.name,
             ) from exc
+        _no_delay(pool)
         self._pool, self._api = pool, api
         return api
 
@@ -188,3 +190,19 @@ def _decode_row(row: Mapping[str, bytes]) -> dict[str, str]:
         name = ".id" if key == "id" else key
         out[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return out
+
+
+def _no_delay(pool: routeros_api.RouterOsApiPool) -> None:
+    """Turns Nagle's algorithm off on the pool's API socket.
+
+    routeros_api writes every word of a sentence with its own ``send``; with Nagle on, the
+    words after the first wait for the router's ACK, which the router delays (~40 ms) because
+    it answers only once the sentence is complete. That stall on every command capped a lane
+    at ~10 commands per second, on real routers as on the emulator.
+    """
+    raw = getattr(pool.socket, "socket", None)
+    if isinstance(raw, socket.socket):  # ssl.SSLSocket is one too
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            logger.debug("could not set TCP_NODELAY on the API socket", exc_info=True)
