@@ -14,7 +14,9 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, Protocol
@@ -107,7 +109,77 @@ class Publisher:
                 future = producer.send(topic, key=_key_bytes(key), value=value, headers=list(headers))
                 future.get(timeout=self.timeout + 1)
             except KafkaError as exc:
+                # As in publish_many: a producer that failed once is replaced, so a restarted
+                # broker is met with fresh metadata instead of a stuck partition.
+                self._drop_producer()
                 raise BrokerUnavailable(f"{topic}: not acknowledged: {exc}") from exc
+
+    def publish_many(
+        self, messages: Sequence[tuple[str, str | bytes | None, Envelope]]
+    ) -> tuple[int, BrokerUnavailable | None]:
+        """Publishes ``messages`` (topic, key, envelope) pipelined, then waits for every ack.
+
+        Sending them all before waiting turns one round trip per message into about one per
+        producer batch; ``max_in_flight_requests_per_connection=1`` keeps their order within a
+        partition. Returns ``(acked, error)``: how many messages *from the start* were
+        acknowledged, and the error of the first one that was not (None when all were). A
+        message after the first failure may have reached the broker too; the caller publishes it
+        again, and the consumers' inbox absorbs the duplicate.
+        """
+        if not messages:
+            return 0, None
+        with self._lock:
+            try:
+                producer = self._get_producer()
+            except BrokerUnavailable as exc:
+                return 0, exc
+            futures = []
+            send_error: BrokerUnavailable | None = None
+            for topic, key, envelope in messages:
+                headers = [
+                    ("content-type", b"application/json"),
+                    ("message-type", envelope.type.encode("utf-8")),
+                    ("message-id", envelope.id.encode("utf-8")),
+                ]
+                try:
+                    futures.append(
+                        producer.send(topic, key=_key_bytes(key), value=envelope.to_json(), headers=headers)
+                    )
+                except KafkaError as exc:
+                    # send() blocks up to max_block_ms for metadata: the broker is away, so
+                    # sending the rest would only wait as long again for each.
+                    send_error = BrokerUnavailable(f"{topic}: not sent: {exc}")
+                    break
+            # Wait for every future, even past a failure, so no send is still pending behind
+            # the caller's back when it records what was sent.
+            deadline = time.monotonic() + self.timeout + 1
+            acked, error = 0, None
+            for (topic, _, _), future in zip(messages, futures, strict=False):
+                try:
+                    future.get(timeout=max(deadline - time.monotonic(), 0.01))
+                except KafkaError as exc:
+                    if error is None:
+                        error = BrokerUnavailable(f"{topic}: not acknowledged: {exc}")
+                    continue
+                if error is None:
+                    acked += 1
+            error = error or send_error
+            if error is not None:
+                # Start the next attempt with a fresh producer: after a broker restart the old
+                # one's cached metadata (topic ids) was seen to get acks for records the broker
+                # then did not keep (Tansu's memory engine); new metadata avoids that.
+                self._drop_producer()
+            return acked, error
+
+    def _drop_producer(self) -> None:
+        """Closes the producer without waiting (its futures are all resolved) so the next use
+        creates a new one; called with ``_lock`` held."""
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)
+            except Exception:  # a producer that fails to close is dropped anyway
+                logger.debug("closing a failed producer raised", exc_info=True)
+            self._producer = None
 
     def close(self) -> None:
         """Flushes nothing further (every publish already waited) and closes the connections."""
@@ -124,6 +196,15 @@ class Inbox(Protocol):
         """Applies ``handle(envelope)`` unless already applied; False when it was a duplicate.
 
         Whatever ``handle`` raises propagates, and then the message counts as not applied.
+        """
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Groups the ``process`` calls made inside it into one unit of commit.
+
+        Each ``process`` inside stays atomic on its own (a failure undoes only that message),
+        but the effects commit together when the block exits without error; if the block
+        raises, none of them is committed.
         """
         ...
 
@@ -155,6 +236,10 @@ class MemoryInbox:
                 del self._ids[next(iter(self._ids))]
             return True
 
+    def batch(self) -> AbstractContextManager[None]:
+        """Nothing to group: each message is recorded in memory as it is applied."""
+        return nullcontext()
+
     def close(self) -> None:
         return None
 
@@ -178,6 +263,13 @@ class ConsumerRunner:
     with exponential backoff up to ``max_attempts``, then the record goes to the DLQ with the
     error as the reason; ``PermanentFailure`` goes to the DLQ at once. Offsets are committed
     only after the effect (or the DLQ publish) is done, so a crash replays, never skips.
+
+    With ``batch_size`` > 1, up to that many records of one partition are applied inside one
+    ``inbox.batch()`` (one database transaction, one commit and fsync instead of one per
+    record), each in its own savepoint with its inbox row. At the first record that is not
+    applied cleanly (invalid, or its handler raised), the batch commits what came before it,
+    that record goes alone through the retry/DLQ path above (its first failure counting as
+    attempt 1), and batching resumes after it, so the order within a partition is kept.
     """
 
     def __init__(
@@ -199,9 +291,13 @@ class ConsumerRunner:
         heartbeat_interval_ms: int | None = None,
         auto_offset_reset: str = "earliest",
         name: str | None = None,
+        batch_size: int = 200,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = list(topics)
@@ -277,16 +373,28 @@ class ConsumerRunner:
                     continue
                 held_back = False
                 for tp, records in batches.items():
-                    for record in records:
-                        if self._stop.is_set():
-                            break
-                        if not self._process(record):
+                    index = 0
+                    while index < len(records) and not self._stop.is_set():
+                        failed: Exception | None = None
+                        if self.batch_size > 1:
+                            chunk = records[index : index + self.batch_size]
+                            applied, failed = self._apply_batch(chunk)
+                            if applied:
+                                index += applied
+                                done[tp] = records[index - 1].offset + 1
+                            if applied == len(chunk):
+                                continue
+                        # One record alone: batching is off, or it is the record a batch
+                        # stopped at (``failed`` is its handler's error, None when invalid).
+                        record = records[index]
+                        if not self._process(record, failed=failed):
                             # Not finished (the DLQ is unreachable, or we are stopping): read this
                             # record again on a later poll instead of skipping it.
                             consumer.seek(tp, record.offset)
                             held_back = True
                             break
                         done[tp] = record.offset + 1
+                        index += 1
                 self._commit(consumer, done)
                 if held_back and not self._stop.is_set():
                     failures += 1
@@ -315,8 +423,45 @@ class ConsumerRunner:
             logger.warning("%s: committing offsets failed: %s", self.name, exc)
             done.clear()
 
-    def _process(self, record: ConsumerRecord) -> bool:
-        """True when the record is finished with (applied, duplicate or dead-lettered)."""
+    def _apply_batch(self, records: Sequence[ConsumerRecord]) -> tuple[int, Exception | None]:
+        """Applies ``records`` in one ``inbox.batch()`` up to the first one not applied cleanly.
+
+        Returns ``(applied, error)``: the first ``applied`` records are committed (or were
+        duplicates). When ``applied`` is short of ``len(records)``, ``records[applied]`` was not
+        applied and nothing of it was committed: ``error`` is what its handler raised, or None
+        when it is not a valid envelope (the single-record path dead-letters it). When the
+        batch's commit fails, nothing is committed and ``(0, error)`` hands the first record,
+        with that error, to the retry path; the others follow in later batches.
+        """
+        applied = 0
+        error: Exception | None = None
+        try:
+            with self.inbox.batch():
+                for record in records:
+                    try:
+                        if record.value is None:
+                            break
+                        envelope = Envelope.from_json(record.value)
+                    except InvalidMessage:
+                        break
+                    try:
+                        if not self.inbox.process(envelope, self.handle):
+                            logger.info("%s: %s %s already processed", self.name, envelope.type, envelope.id)
+                    except Exception as exc:
+                        # Its savepoint rolled back; the records before it still commit below.
+                        error = exc
+                        break
+                    applied += 1
+        except Exception as exc:
+            logger.warning("%s: committing a batch of %d records failed: %s", self.name, applied, exc)
+            return 0, exc
+        return applied, error
+
+    def _process(self, record: ConsumerRecord, *, failed: Exception | None = None) -> bool:
+        """True when the record is finished with (applied, duplicate or dead-lettered).
+
+        ``failed``: the error of an attempt already made (in a batch), counted as attempt 1.
+        """
         try:
             if record.value is None:
                 raise InvalidMessage("the record has no value")
@@ -334,6 +479,8 @@ class ConsumerRunner:
 
         for attempt in range(1, self.max_attempts + 1):
             try:
+                if attempt == 1 and failed is not None:
+                    raise failed
                 applied = self.inbox.process(envelope, self.handle)
                 if not applied:
                     logger.info("%s: %s %s already processed", self.name, envelope.type, envelope.id)

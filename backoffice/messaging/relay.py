@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import DatabaseError, close_old_connections, connections
+from django.db.models import F
 from django.utils import timezone
 
 from backoffice.messaging.envelope import Envelope
@@ -55,17 +56,22 @@ def relay_once(*, using: str, publisher: Publisher, batch_size: int = 200) -> in
 
     Returns how many were published (0 as well when another relay holds this database).
     A row whose payload is not a valid envelope is marked failed (``failed_at``, reason in
-    ``last_error``) and never published. Raises BrokerUnavailable, after recording the attempt
-    on the row, when the broker does not acknowledge: later rows wait, so order is kept.
+    ``last_error``) and never published. The valid rows are sent pipelined
+    (``Publisher.publish_many``) and marked sent in one UPDATE: one round trip to the broker
+    and one to the database per pass instead of one each per row. Raises BrokerUnavailable,
+    after recording the attempt on the first row not acknowledged, when the broker does not
+    acknowledge: only the rows acknowledged before it (in id order) are marked sent, so that
+    row and every later one are published again on the next pass (order kept, nothing
+    skipped; a later row the broker did take arrives twice, and the inbox absorbs it).
     """
     with relay_lock(using) as acquired:
         if not acquired:
             logger.debug("outbox of %s: another relay holds the lock", using)
             return 0
-        pending = OutboxMessage.objects.using(using).filter(sent_at=None, failed_at=None).order_by("id")
-        published = 0
+        outbox = OutboxMessage.objects.using(using)
+        pending = outbox.filter(sent_at=None, failed_at=None).order_by("id")
+        batch: list[tuple[OutboxMessage, Envelope]] = []
         for row in pending[:batch_size]:
-            rows = OutboxMessage.objects.using(using).filter(pk=row.pk)
             try:
                 envelope = Envelope.from_json(bytes(row.payload))
                 if envelope.id != str(row.message_id):
@@ -78,16 +84,21 @@ def relay_once(*, using: str, publisher: Publisher, batch_size: int = 200) -> in
                     row.message_id,
                     exc.reason,
                 )
-                rows.update(failed_at=timezone.now(), last_error=exc.reason[:2000])
+                outbox.filter(pk=row.pk).update(failed_at=timezone.now(), last_error=exc.reason[:2000])
                 continue
-            try:
-                publisher.publish(row.topic, row.key or None, envelope)
-            except BrokerUnavailable as exc:
-                rows.update(attempts=row.attempts + 1, last_error=str(exc)[:2000])
-                raise
-            rows.update(sent_at=timezone.now(), attempts=row.attempts + 1, last_error="")
-            published += 1
-        return published
+            batch.append((row, envelope))
+        acked, error = publisher.publish_many(
+            [(row.topic, row.key or None, envelope) for row, envelope in batch]
+        )
+        if acked:
+            outbox.filter(pk__in=[row.pk for row, _ in batch[:acked]]).update(
+                sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+            )
+        if error is not None:
+            failed_row = batch[acked][0]
+            outbox.filter(pk=failed_row.pk).update(attempts=F("attempts") + 1, last_error=str(error)[:2000])
+            raise error
+        return acked
 
 
 def run_relay(
@@ -98,14 +109,20 @@ def run_relay(
     idle_sleep: float = 0.2,
     batch_size: int = 200,
     backoff_max: float = 5.0,
+    idle_min: float = 0.01,
 ) -> None:
     """Relays the outboxes of ``aliases`` until ``stop_event`` is set.
 
-    Sleeps ``idle_sleep`` when nothing was pending; backs off exponentially (up to
+    When nothing was pending it sleeps, starting at ``idle_min`` and doubling up to
+    ``idle_sleep`` while the outbox stays empty: right after activity (a burst, a flow whose
+    next message follows within milliseconds) a new row waits ~10 ms instead of up to
+    ``idle_sleep``, and a long idle period still costs only a few cheap queries per second
+    (an index-only probe of the pending rows). Backs off exponentially (up to
     ``backoff_max``) while the broker or a database is unavailable. Closes this thread's
     database connections before returning.
     """
     failures = 0
+    idle = idle_min
     logger.info("outbox relay started for %s", ", ".join(aliases))
     try:
         while not stop_event.is_set():
@@ -129,8 +146,11 @@ def run_relay(
                 stop_event.wait(min(idle_sleep * 2**failures, backoff_max))
             else:
                 failures = 0
-                if not published:
-                    stop_event.wait(idle_sleep)
+                if published:
+                    idle = idle_min
+                else:
+                    stop_event.wait(idle)
+                    idle = min(idle * 2, idle_sleep)
     finally:
         for alias in aliases:
             connections[alias].close()

@@ -15,10 +15,10 @@ import ipaddress
 import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from backoffice.access.errors import Conflict, DomainError
@@ -354,34 +354,41 @@ def service_suspend(
     replaces the recorded reason, so settling a debt will not lift it). Raises Conflict for a
     terminated service, DomainError for an unknown reason.
     """
+    _ensure_suspension_reason(reason)
+    with transaction.atomic(using=DB):
+        return _suspend_locked(_lock(service), reason=reason, now=now, causation=causation)
+
+
+def _ensure_suspension_reason(reason: str) -> None:
     if reason not in SuspensionReason.values:
         raise DomainError(
             _('"%(reason)s" is not a suspension reason; use one of: %(choices)s.')
             % {"reason": reason, "choices": ", ".join(SuspensionReason.values)},
             code="invalid_reason",
         )
-    with transaction.atomic(using=DB):
-        service = _lock(service)
-        if service.status == ServiceStatus.TERMINATED:
-            raise Conflict(
-                _("Subscription %(id)s is terminated; it cannot be suspended.")
-                % {"id": service.subscription_id},
-                code="terminated",
-            )
-        if service.status == ServiceStatus.SUSPENDED:
-            if reason == SuspensionReason.MANUAL and service.suspension_reason != reason:
-                service.suspension_reason = reason
-                _save(service)
-                _announce(service, applied=service.in_sync, causation=causation)
-            return service
-        service.status = ServiceStatus.SUSPENDED
-        service.suspension_reason = reason
-        service.revision += 1
-        _save(service)
-        # Kick the live session so the suspension bites at once.
-        _send_desired(service, kind=CommandKind.SUSPEND, now=now, kick=True, causation=causation)
-        _announce(service, applied=False, causation=causation)
+
+
+def _suspend_locked(service: Service, *, reason: str, now: datetime, causation: Envelope | None) -> Service:
+    """``service_suspend`` on a service already locked in the current transaction."""
+    if service.status == ServiceStatus.TERMINATED:
+        raise Conflict(
+            _("Subscription %(id)s is terminated; it cannot be suspended.") % {"id": service.subscription_id},
+            code="terminated",
+        )
+    if service.status == ServiceStatus.SUSPENDED:
+        if reason == SuspensionReason.MANUAL and service.suspension_reason != reason:
+            service.suspension_reason = reason
+            _save(service)
+            _announce(service, applied=service.in_sync, causation=causation)
         return service
+    service.status = ServiceStatus.SUSPENDED
+    service.suspension_reason = reason
+    service.revision += 1
+    _save(service)
+    # Kick the live session so the suspension bites at once.
+    _send_desired(service, kind=CommandKind.SUSPEND, now=now, kick=True, causation=causation)
+    _announce(service, applied=False, causation=causation)
+    return service
 
 
 def service_reactivate(*, service: Service, now: datetime, causation: Envelope | None = None) -> Service:
@@ -508,8 +515,12 @@ def service_command_applied(
     state is now in place. None when the subscription is unknown here.
     """
     with transaction.atomic(using=DB):
-        _command_record(command_id, result=CommandResult.APPLIED, error="", now=now)
-        Router.objects.filter(name=router_name).update(last_seen_at=now, is_up=True)
+        # One UPDATE: this path needs nothing back from the command row.
+        if _is_uuid(command_id):
+            ServiceCommand.objects.filter(command_id=command_id).update(
+                result=CommandResult.APPLIED, result_at=now, error=""
+            )
+        _router_seen(router_name, now)
         service = _locked_by_subscription(subscription_id)
         if service is None:
             logger.warning("result for unknown subscription %s (command %s)", subscription_id, command_id)
@@ -591,12 +602,20 @@ def client_services_suspend(
     """Suspends the client's live services (only ``subscription_ids`` when given); returns
     the ones that changed.
     """
+    _ensure_suspension_reason(reason)
     changed = []
-    with transaction.atomic(using=DB):
-        for service in _client_services(client_id, subscription_ids).exclude(
-            status__in=[ServiceStatus.TERMINATED, ServiceStatus.SUSPENDED]
+    # No savepoint of its own when a caller's transaction is open (the consumer's inbox has
+    # one per message): an error here rolls that back anyway, and it saves two statements.
+    with transaction.atomic(using=DB, savepoint=False):
+        # Locked by the query that finds them (re-checked by PostgreSQL after waiting for a
+        # concurrent writer), instead of one more locking SELECT and savepoint per service: the
+        # overdue run's hot path.
+        for service in (
+            _client_services(client_id, subscription_ids)
+            .exclude(status__in=[ServiceStatus.TERMINATED, ServiceStatus.SUSPENDED])
+            .select_for_update(of=("self",))
         ):
-            changed.append(service_suspend(service=service, reason=reason, now=now, causation=causation))
+            changed.append(_suspend_locked(service, reason=reason, now=now, causation=causation))
     return changed
 
 
@@ -760,10 +779,33 @@ def _announce(
     outbox_put(using=DB, topic=catalog.NETWORK_EVENTS, key=str(service.subscription_id), envelope=envelope)
 
 
-def _command_record(command_id: str, *, result: str, error: str, now: datetime) -> ServiceCommand | None:
+def _is_uuid(value: str) -> bool:
     try:
-        uuid.UUID(command_id)
+        uuid.UUID(value)
     except ValueError:
+        return False
+    return True
+
+
+# How stale ``Router.last_seen_at`` may get while results keep arriving.
+ROUTER_SEEN_RESOLUTION = timedelta(seconds=5)
+
+
+def _router_seen(router_name: str, now: datetime) -> None:
+    """Marks the router up and seen at ``now``, at most once per ``ROUTER_SEEN_RESOLUTION``.
+
+    Every result used to update the router row, and ``service_create`` locks that row to
+    allocate addresses, so provisioning and results waited on each other (and, with the
+    results consumer committing a batch at once, would wait for a whole batch). A row whose
+    timestamp is recent does not match the WHERE, and PostgreSQL neither writes nor locks it.
+    """
+    Router.objects.filter(name=router_name).filter(
+        Q(last_seen_at=None) | Q(last_seen_at__lt=now - ROUTER_SEEN_RESOLUTION) | ~Q(is_up=True)
+    ).update(last_seen_at=now, is_up=True)
+
+
+def _command_record(command_id: str, *, result: str, error: str, now: datetime) -> ServiceCommand | None:
+    if not _is_uuid(command_id):
         return None
     command = (
         ServiceCommand.objects.select_for_update(of=("self",))

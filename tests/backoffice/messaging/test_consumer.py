@@ -154,3 +154,45 @@ def test_the_memory_inbox_applies_a_message_once():
     assert inbox.process(first, lambda e: applied.append(e.id)) is True
     assert inbox.process(first, lambda e: applied.append(e.id)) is False
     assert applied == [first.id]
+
+
+def test_in_a_batch_a_failing_record_is_retried_alone_then_dead_lettered_and_the_others_apply_once_in_order(
+    kafka_broker, publisher, topic, start_consumer
+):
+    messages = [user_created(n) for n in range(20, 26)]
+    poison, flaky = messages[2], messages[4]
+    for message in messages:  # one key: one partition, all in the first poll of the consumer
+        publisher.publish(topic, "client-20", message)
+    calls: list[str] = []
+    effects = Effects(effect_topic=f"{topic}.effects")
+
+    def handle(envelope):
+        calls.append(envelope.id)
+        effects(envelope)  # written before failing: the rollback must undo it
+        if envelope.id == poison.id or (envelope.id == flaky.id and calls.count(flaky.id) == 1):
+            raise RuntimeError("router on fire")
+
+    consumer = start_consumer(
+        kafka_broker.bootstrap, topic, handle, max_attempts=3, backoff_initial=0.05, batch_size=200
+    )
+    wait_until(lambda: messages[-1].id in effects.caused_by(), 30, "the last message is applied")
+
+    ids = [m.id for m in messages]
+    # Order kept: the poison is tried 3 times before anything after it, the flaky one twice.
+    assert calls == ids[:2] + [poison.id] * 3 + [ids[3], flaky.id, flaky.id, ids[5]]
+    applied = [i for i in ids if i != poison.id]
+    assert effects.caused_by() == applied  # each once, in order, nothing of the poison
+    assert sorted(inbox_ids(consumer.group)) == sorted(applied)
+    (dead,) = read_topic(kafka_broker.bootstrap, dlq_topic(topic), count=1)
+    assert json.loads(dead.value)["id"] == poison.id
+    assert headers_of(dead)["dlq-reason"] == "RuntimeError: router on fire"
+
+
+def test_the_memory_inbox_batch_is_a_plain_block():
+    from backoffice.messaging.kafka import MemoryInbox
+
+    inbox, applied = MemoryInbox(), []
+    message = user_created(uuid.uuid4().int % 10**6)
+    with inbox.batch():
+        assert inbox.process(message, lambda e: applied.append(e.id)) is True
+    assert applied == [message.id]

@@ -116,3 +116,82 @@ def test_a_second_relay_on_the_same_database_waits_for_the_first(kafka_broker, p
         # Closing alone releases the lock too, but only once the server notices, a moment later.
         other_relay.close()
     assert relay_once(using=PRODUCER_DB, publisher=publisher) == 1
+
+
+class _AckedUpTo(Publisher):
+    """Really publishes a batch, but reports the broker lost after the first ``acked`` messages
+    (as when the connection drops mid-batch: the next one may have reached the broker or not)."""
+
+    def __init__(self, bootstrap: str, acked: int) -> None:
+        super().__init__(bootstrap, timeout=5.0)
+        self.acked = acked
+
+    def publish_many(self, messages):  # type: ignore[no-untyped-def]
+        reached = messages[: self.acked + 1]  # the failed one did reach the broker: a duplicate later
+        done, error = super().publish_many(reached)
+        assert (done, error) == (len(reached), None)
+        return self.acked, BrokerUnavailable("connection lost mid-batch")
+
+
+def test_a_broker_lost_mid_batch_marks_only_the_acknowledged_rows_and_the_next_pass_skips_nothing(
+    kafka_broker, publisher, topic
+):
+    rows = [put(topic, user_id) for user_id in range(1, 6)]
+    flaky = _AckedUpTo(kafka_broker.bootstrap, acked=2)
+    try:
+        with pytest.raises(BrokerUnavailable):
+            relay_once(using=PRODUCER_DB, publisher=flaky)
+    finally:
+        flaky.close()
+
+    by_id = {row.pk: row for row in OutboxMessage.objects.using(PRODUCER_DB).order_by("id")}
+    sent = [by_id[row.pk].sent_at is not None for row in rows]
+    assert sent == [True, True, False, False, False]
+    third = by_id[rows[2].pk]
+    assert third.attempts == 1 and "mid-batch" in third.last_error
+    assert [by_id[row.pk].attempts for row in rows[3:]] == [0, 0]
+
+    assert relay_once(using=PRODUCER_DB, publisher=publisher) == 3
+    assert not OutboxMessage.objects.using(PRODUCER_DB).filter(sent_at=None).exists()
+    published = [json.loads(r.value)["id"] for r in read_topic(kafka_broker.bootstrap, topic, count=6)]
+    expected = [str(row.message_id) for row in rows]
+    # Every row arrived, in order; the one whose ack was lost arrived twice (the inbox absorbs it).
+    assert published == expected[:3] + expected[2:]
+
+
+def test_a_broker_down_before_a_batch_publishes_nothing_and_the_rows_go_out_in_order_later(topic):
+    from tests.fixtures.kafka import TansuBroker
+
+    broker = TansuBroker()
+    broker.start()
+    publisher = Publisher(broker.bootstrap, timeout=2.0)
+    try:
+        put(topic, 100)
+        assert relay_once(using=PRODUCER_DB, publisher=publisher) == 1  # producer and metadata exist
+        rows = [put(topic, user_id) for user_id in range(1, 6)]
+        broker.stop()
+        with pytest.raises(BrokerUnavailable):
+            relay_once(using=PRODUCER_DB, publisher=publisher)
+        pending = OutboxMessage.objects.using(PRODUCER_DB).filter(sent_at=None).order_by("id")
+        assert [row.pk for row in pending] == [row.pk for row in rows]
+        assert [row.attempts for row in pending] == [1, 0, 0, 0, 0]
+
+        broker.start()
+        published = 0
+        deadline = 30
+        while published < 5 and deadline > 0:
+            try:
+                published += relay_once(using=PRODUCER_DB, publisher=publisher)
+            except BrokerUnavailable:
+                deadline -= 1
+        assert published == 5
+        rows_now = OutboxMessage.objects.using(PRODUCER_DB).filter(pk__in=[row.pk for row in rows])
+        assert all(row.sent_at is not None for row in rows_now)
+        assert rows_now.get(pk=rows[0].pk).attempts >= 2
+        # The in-memory broker forgot the log on restart: what is on the topic now is the batch,
+        # every row, in order (the publisher's fresh producer after the failure matters here).
+        records = read_topic(broker.bootstrap, topic, count=5)
+        assert [json.loads(r.value)["id"] for r in records] == [str(row.message_id) for row in rows]
+    finally:
+        publisher.close()
+        broker.stop()

@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--max-attempts", type=int, default=5)
         parser.add_argument("--session-timeout-ms", type=int, default=10_000)
         parser.add_argument("--max-poll-interval-ms", type=int, default=300_000)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=200,
+            help="records applied per database transaction (1: one transaction each)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         modules = options["modules"] or consumer_modules(settings.ENLACE_SERVICES)
@@ -47,6 +53,7 @@ class Command(BaseCommand):
             session_timeout_ms=options["session_timeout_ms"],
             max_poll_interval_ms=options["max_poll_interval_ms"],
             name=spec.name,
+            batch_size=options["batch_size"],
         )
         install_signal_handlers(runner.stop)
         try:
