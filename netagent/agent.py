@@ -88,6 +88,7 @@ class Netagent:
                 on_idle=functools.partial(self._reconcile, client),
                 idle_every=cfg.reconcile_interval,
                 on_exit=client.close,
+                process_batch=functools.partial(handler.router_batch, client),
             )
             diagnose_client = RouterClient(router, timeout=cfg.diagnose_timeout)
             self._diagnose_lanes[router.name] = Lane(

@@ -31,6 +31,7 @@ from backoffice.messaging.envelope import Envelope
 from netagent.apply import (
     ApplySettings,
     DesiredService,
+    ItemCache,
     Router,
     router_reconcile,
     service_apply,
@@ -38,7 +39,7 @@ from netagent.apply import (
 )
 from netagent.metrics import Metrics
 from netagent.routeros import RouterError
-from netagent.state import StateStore
+from netagent.state import AppliedService, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ APPLIED = "network.command.applied"
 FAILED = "network.command.failed"
 RECONCILED = "network.router.reconciled"
 DIAGNOSED = "network.diagnosis.completed"
+
+#: Seconds after which a router lane's batch is recorded and its results published even if
+#: more commands of the batch remain: bounds how long a result waits for its batch-mates.
+FLUSH_AFTER = 0.1
 
 
 @dataclass
@@ -67,6 +72,10 @@ class Delivery:
     #: Why the delivery cannot be applied (set by the dispatcher for the refusals lane).
     problem: str | None = None
     ack: Callable[[], None] = field(default=lambda: None, repr=False)
+    #: Set by a batch handler once the delivery is finished (its result published and
+    #: recorded), so a lane retrying the batch after a failure acknowledges it and goes on
+    #: with the rest instead of applying it again.
+    done: bool = False
 
     @property
     def router(self) -> str | None:
@@ -83,9 +92,30 @@ class ResultSink(Protocol):
         """Publishes a result keyed by router; raises BrokerUnavailable."""
         ...
 
+    def publish_many(self, results: Sequence[tuple[Envelope, str]]) -> None:
+        """Publishes ``(result, key)`` pairs in order, returning once all are acknowledged;
+        raises BrokerUnavailable."""
+        ...
+
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Sends the record untouched to the commands' DLQ with ``reason``; raises BrokerUnavailable."""
         ...
+
+
+@dataclass
+class _Batch:
+    """What a router lane's batch applied but has not yet recorded and published."""
+
+    #: (delivery, command, desired, online) applied on the router, in order.
+    applied: list[tuple[Delivery, Envelope, DesiredService, bool | None]] = field(default_factory=list)
+    #: Stale commands to mark processed with the batch.
+    stale: list[tuple[Delivery, Envelope]] = field(default_factory=list)
+    #: subscription → the state this batch applied (newer than the state file's until flushed).
+    latest: dict[int, AppliedService] = field(default_factory=dict)
+    #: ids of the commands in this batch.
+    ids: set[str] = field(default_factory=set)
+    #: When the batch (or what is pending of it since the last flush) started.
+    started: float = field(default_factory=time.monotonic)
 
 
 class CommandHandler:
@@ -99,12 +129,25 @@ class CommandHandler:
         sink: ResultSink,
         metrics: Metrics,
         remove_unknown: bool = False,
+        flush_after: float = FLUSH_AFTER,
     ) -> None:
         self.store = store
         self.settings = settings
         self.sink = sink
         self.metrics = metrics
         self.remove_unknown = remove_unknown
+        #: Per router: the managed items proven as wanted (see ``netagent.apply.ItemCache``).
+        #: Each is touched only by its router's lane.
+        self.caches: dict[str, ItemCache] = {}
+        #: A batch's results are published at the latest this long after it started.
+        self.flush_after = flush_after
+
+    def cache(self, router: Router) -> ItemCache:
+        """The item cache of ``router`` (created on first use)."""
+        cache = self.caches.get(router.name)
+        if cache is None:
+            cache = self.caches[router.name] = ItemCache()
+        return cache
 
     # ------------------------------------------------------------ desired state
 
@@ -139,6 +182,7 @@ class CommandHandler:
                 self.settings,
                 previous=applied.desired if applied is not None else None,
                 replay=replay,
+                cache=self.cache(router),
             )
         except RouterError as exc:
             if not exc.permanent:
@@ -176,6 +220,137 @@ class CommandHandler:
         self.store.command_record(command.id)
         self.metrics.commands_applied.labels(router.name, DESIRED).inc()
 
+    def router_batch(self, router: Router, deliveries: Sequence[Delivery]) -> None:
+        """Handles a router lane's queued commands in order, with one state commit and one
+        results publish per batch instead of per command.
+
+        Each command is applied on the router as :meth:`desired_apply` would. Then, for the
+        whole batch: the revisions are recorded (one transaction), the results published (all
+        sent, then all acknowledgements awaited), the command ids recorded (one transaction),
+        and the deliveries marked ``done``. The per-command guarantees hold because the order
+        of those steps is the same as for one command (revision before result, command id
+        after). A later command of the batch for the same subscription sees the earlier one's
+        state (``_Batch.latest``). Before a permanent failure or a reconcile, and when a
+        transient error stops the batch, what was applied so far is flushed first, so the
+        lane's retry starts at the failed command and never repeats a kick.
+
+        Raises RouterError(permanent=False) or BrokerUnavailable for the lane to retry the
+        deliveries not ``done``.
+        """
+        batch = _Batch()
+        try:
+            for delivery in deliveries:
+                if delivery.done:
+                    continue
+                assert delivery.envelope is not None
+                if delivery.envelope.type == RECONCILE:
+                    self._flush(router, batch)
+                    self.reconcile(router, delivery)
+                    delivery.done = True
+                else:
+                    self._desired_in_batch(router, delivery, batch)
+                    if time.monotonic() - batch.started >= self.flush_after:
+                        # A slow router must not hold a batch's results back for long.
+                        self._flush(router, batch)
+        finally:
+            self._flush(router, batch)
+
+    def _desired_in_batch(self, router: Router, delivery: Delivery, batch: _Batch) -> None:
+        command = _envelope(delivery)
+        desired = DesiredService.from_data(command.data)
+        if command.id in batch.ids or self.store.command_processed(command.id):
+            logger.info("%s: command %s already processed", router.name, command.id)
+            if command.id not in batch.ids:
+                delivery.done = True
+            else:
+                batch.stale.append((delivery, command))  # done with its twin, after the flush
+            return
+        batch.ids.add(command.id)
+        applied = batch.latest.get(desired.subscription_id) or self.store.service_get(desired.subscription_id)
+        if applied is not None and desired.revision < applied.revision:
+            logger.info(
+                "%s: sub %s revision %s is older than the applied %s; ignored",
+                router.name,
+                desired.subscription_id,
+                desired.revision,
+                applied.revision,
+            )
+            self.metrics.commands_stale.labels(router.name).inc()
+            batch.stale.append((delivery, command))
+            return
+        replay = applied is not None and desired.revision == applied.revision
+        started = time.monotonic()
+        try:
+            report = service_apply(
+                router,
+                desired,
+                self.settings,
+                previous=applied.desired if applied is not None else None,
+                replay=replay,
+                cache=self.cache(router),
+            )
+        except RouterError as exc:
+            if not exc.permanent:
+                raise
+            # Results keep the lane's order: what the batch applied before goes out first.
+            self._flush(router, batch)
+            self._refuse(
+                delivery, exc.message, subscription_id=desired.subscription_id, revision=desired.revision
+            )
+            delivery.done = True
+            return
+        self.metrics.apply_seconds.labels(router.name, DESIRED).observe(time.monotonic() - started)
+        logger.info(
+            "%s: sub %s revision %s %s%s: %s",
+            router.name,
+            desired.subscription_id,
+            desired.revision,
+            desired.status,
+            " (replay)" if replay else "",
+            "; ".join(report.changes) or "no change",
+        )
+        batch.applied.append((delivery, command, desired, report.online))
+        batch.latest[desired.subscription_id] = AppliedService(desired, command.id, "")
+
+    def _flush(self, router: Router, batch: _Batch) -> None:
+        """Records, publishes and marks done what ``batch`` holds (see :meth:`router_batch`)."""
+        if not batch.applied and not batch.stale:
+            return
+        if batch.applied:
+            self.store.services_record((desired, command.id) for _, command, desired, _ in batch.applied)
+            self.sink.publish_many(
+                [
+                    (
+                        command.caused(
+                            type=APPLIED,
+                            data={
+                                "command_id": command.id,
+                                "subscription_id": desired.subscription_id,
+                                "router": router.name,
+                                "revision": desired.revision,
+                                "status": desired.status,
+                                "online": online,
+                            },
+                            source=SOURCE,
+                        ),
+                        router.name,
+                    )
+                    for _, command, desired, online in batch.applied
+                ]
+            )
+        self.store.commands_record(
+            [command.id for _, command, _, _ in batch.applied] + [command.id for _, command in batch.stale]
+        )
+        for delivery, *_ in batch.applied:
+            delivery.done = True
+        for delivery, _ in batch.stale:
+            delivery.done = True
+        self.metrics.commands_applied.labels(router.name, DESIRED).inc(len(batch.applied))
+        batch.applied.clear()
+        batch.stale.clear()
+        batch.latest.clear()
+        batch.started = time.monotonic()
+
     # ---------------------------------------------------------------- reconcile
 
     def reconcile(self, router: Router, delivery: Delivery | None = None) -> list[str]:
@@ -193,6 +368,7 @@ class CommandHandler:
                 self.store.service_list(router.name),
                 self.settings,
                 remove_unknown=self.remove_unknown,
+                cache=self.cache(router),
             )
         except RouterError as exc:
             if exc.permanent and delivery is not None:

@@ -14,16 +14,17 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from backoffice.messaging.catalog import dlq_topic
 from backoffice.messaging.envelope import Envelope
+from backoffice.messaging.errors import BrokerUnavailable
 from backoffice.messaging.kafka import Publisher
 from netagent.commands import Delivery
 from netagent.config import KafkaConfig
@@ -36,15 +37,98 @@ _LAG_EVERY = 5.0
 
 
 class KafkaResults:
-    """Publishes results on the results topic and refused commands on the commands' DLQ."""
+    """Publishes results on the results topic and refused commands on the commands' DLQ.
+
+    Each thread (router lane) gets its own :class:`Publisher`: a publisher waits for the
+    broker's acknowledgement under its lock, so one shared by every lane let only one result
+    be in flight at a time for the whole agent, and four routers' lanes queued behind each
+    other's acks. Per-lane publishers keep each lane's results in order (one key per router)
+    and still return only once acknowledged.
+    """
 
     def __init__(self, config: KafkaConfig, *, timeout: float = 10.0) -> None:
         self.config = config
-        self.publisher = Publisher(config.bootstrap, client_options=config.client_options(), timeout=timeout)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._all: list[Publisher] = []
+        self._producers: list[KafkaProducer] = []
+        self._all_lock = threading.Lock()
+
+    @property
+    def publisher(self) -> Publisher:
+        """This thread's publisher (created on first use)."""
+        publisher: Publisher | None = getattr(self._local, "publisher", None)
+        if publisher is None:
+            publisher = Publisher(
+                self.config.bootstrap, client_options=self.config.client_options(), timeout=self.timeout
+            )
+            self._local.publisher = publisher
+            with self._all_lock:
+                self._all.append(publisher)
+        return publisher
 
     def publish(self, envelope: Envelope, *, key: str) -> None:
         """Publishes a result keyed by router; raises BrokerUnavailable."""
         self.publisher.publish(self.config.results_topic, key, envelope)
+
+    def publish_many(self, results: Sequence[tuple[Envelope, str]]) -> None:
+        """Publishes results keyed by router, in order, and returns once all are acknowledged.
+
+        Every record is handed to the producer first and only then are the acknowledgements
+        awaited, so a lane's batch costs one round of broker round trips (the producer packs
+        what accumulates while a request is in flight) instead of one blocking ack per result.
+        With one request in flight per connection, the order per key is kept. Raises
+        BrokerUnavailable if any is not acknowledged (the caller retries the whole batch:
+        the results consumer's inbox absorbs the duplicates).
+        """
+        if not results:
+            return
+        producer = self._producer()
+        topic = self.config.results_topic
+        try:
+            futures = [
+                producer.send(
+                    topic, key=key.encode("utf-8"), value=envelope.to_json(), headers=_headers(envelope)
+                )
+                for envelope, key in results
+            ]
+            deadline = time.monotonic() + self.timeout + 1
+            for future in futures:
+                future.get(timeout=max(0.1, deadline - time.monotonic()))
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"{topic}: not acknowledged: {exc}") from exc
+
+    def _producer(self) -> KafkaProducer:
+        """This thread's producer for batches, configured as ``Publisher``'s (acks=all,
+        one request in flight, no idempotence, bounded timeouts)."""
+        producer: KafkaProducer | None = getattr(self._local, "producer", None)
+        if producer is None:
+            timeout_ms = int(self.timeout * 1000)
+            options: dict[str, Any] = {
+                "bootstrap_servers": self.config.bootstrap,
+                "client_id": f"netagent-results-{socket.gethostname()}",
+                "acks": "all",
+                "retries": 2**31 - 1,
+                "enable_idempotence": False,
+                "max_in_flight_requests_per_connection": 1,
+                "linger_ms": 0,
+                "request_timeout_ms": min(timeout_ms, 30000),
+                "delivery_timeout_ms": timeout_ms,
+                "max_block_ms": timeout_ms,
+                "retry_backoff_ms": 200,
+                "reconnect_backoff_max_ms": 2000,
+                **self.config.client_options(),
+            }
+            try:
+                producer = KafkaProducer(**options)
+            except KafkaError as exc:
+                raise BrokerUnavailable(
+                    f"cannot reach the Kafka broker at {self.config.bootstrap}: {exc}"
+                ) from exc
+            self._local.producer = producer
+            with self._all_lock:
+                self._producers.append(producer)
+        return producer
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """The record, untouched, on ``<topic>.dlq`` with ``dlq-*`` headers; raises BrokerUnavailable."""
@@ -60,7 +144,22 @@ class KafkaResults:
         self.publisher.publish_raw(dlq_topic(delivery.topic), delivery.key, delivery.value, headers)
 
     def close(self) -> None:
-        self.publisher.close()
+        with self._all_lock:
+            publishers, self._all = self._all, []
+            producers, self._producers = self._producers, []
+        for publisher in publishers:
+            publisher.close()
+        for producer in producers:
+            producer.close(timeout=self.timeout)
+
+
+def _headers(envelope: Envelope) -> list[tuple[str, bytes]]:
+    # The headers Publisher.publish sets, so consumers see the same records either way.
+    return [
+        ("content-type", b"application/json"),
+        ("message-type", envelope.type.encode("utf-8")),
+        ("message-id", envelope.id.encode("utf-8")),
+    ]
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -148,6 +148,7 @@ class RouterClient:
                 router=self.name,
             ) from exc
         _no_delay(pool)
+        _buffer(pool)
         self._pool, self._api = pool, api
         return api
 
@@ -206,3 +207,44 @@ def _no_delay(pool: routeros_api.RouterOsApiPool) -> None:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             logger.debug("could not set TCP_NODELAY on the API socket", exc_info=True)
+
+
+def _buffer(pool: routeros_api.RouterOsApiPool) -> None:
+    """Makes the pool's socket wrapper send one segment per sentence and read in blocks.
+
+    ``routeros_api`` sends every word with its own ``sendall`` and reads replies one byte at a
+    time for each length prefix (measured: 12 ``recv`` system calls per API call, 49 per
+    suspension). Buffering both ways costs one ``sendall`` per sentence (the router gets the
+    command in one segment instead of one per word) and about one ``recv`` per reply, which
+    took about a third of the netagent's CPU per command. The wrapper object stays the one
+    the library holds (its ``Connection`` shares it); only its two I/O methods are replaced.
+    """
+    wrapper = pool.socket
+    raw = getattr(wrapper, "socket", None)
+    if not isinstance(raw, socket.socket):  # ssl.SSLSocket is one too
+        return
+    outgoing = bytearray()
+    incoming = bytearray()
+
+    def send(data: bytes) -> None:
+        outgoing.extend(data)
+        # A sentence ends with the empty word, encoded as a single zero byte; every other
+        # word is sent as its length prefix plus at least one byte.
+        if data == b"\x00":
+            try:
+                raw.sendall(outgoing)
+            finally:
+                outgoing.clear()
+
+    def receive(length: int) -> bytes:
+        if not incoming:
+            chunk = raw.recv(max(65536, length))
+            if not chunk:
+                raise api_exceptions.RouterOsApiConnectionClosedError()
+            incoming.extend(chunk)
+        data = bytes(incoming[:length])
+        del incoming[:length]
+        return data
+
+    wrapper.send = send
+    wrapper.receive = receive

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,15 @@ CREATE TABLE IF NOT EXISTS processed_command (
     command_id TEXT PRIMARY KEY,
     processed_at TEXT NOT NULL
 );
+"""
+
+_UPSERT = """
+INSERT INTO service (subscription_id, router, revision, status, desired, command_id, applied_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (subscription_id) DO UPDATE SET
+    router = excluded.router, revision = excluded.revision, status = excluded.status,
+    desired = excluded.desired, command_id = excluded.command_id, applied_at = excluded.applied_at
+WHERE excluded.revision >= service.revision
 """
 
 
@@ -96,16 +106,7 @@ class StateStore:
         """Remembers ``desired`` as applied, unless a newer revision is already recorded."""
         with self._lock:
             self._db.execute(
-                """
-                INSERT INTO service
-                    (subscription_id, router, revision, status, desired, command_id, applied_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (subscription_id) DO UPDATE SET
-                    router = excluded.router, revision = excluded.revision, status = excluded.status,
-                    desired = excluded.desired, command_id = excluded.command_id,
-                    applied_at = excluded.applied_at
-                WHERE excluded.revision >= service.revision
-                """,
+                _UPSERT,
                 (
                     desired.subscription_id,
                     desired.router,
@@ -116,6 +117,35 @@ class StateStore:
                     _now(),
                 ),
             )
+
+    def services_record(self, applied: Iterable[tuple[DesiredService, str]]) -> None:
+        """Remembers many ``(desired, command_id)`` as applied in one transaction (one fsync).
+
+        Same rule as :meth:`service_record` (a newer recorded revision wins). For bulk loads
+        (seeding a benchmark, importing a site), where one commit per row would cost one fsync
+        per subscription.
+        """
+        now = _now()
+        rows = [
+            (
+                desired.subscription_id,
+                desired.router,
+                desired.revision,
+                desired.status,
+                json.dumps(desired.to_data(), sort_keys=True),
+                command_id,
+                now,
+            )
+            for desired, command_id in applied
+        ]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(_UPSERT, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def command_processed(self, command_id: str) -> bool:
         """True when the command was fully handled before (its result already published)."""
@@ -132,6 +162,21 @@ class StateStore:
                 "INSERT OR IGNORE INTO processed_command (command_id, processed_at) VALUES (?, ?)",
                 (command_id, _now()),
             )
+
+    def commands_record(self, command_ids: Iterable[str]) -> None:
+        """Marks many commands as fully handled in one transaction (one fsync per batch)."""
+        now = _now()
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO processed_command (command_id, processed_at) VALUES (?, ?)",
+                    [(command_id, now) for command_id in command_ids],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def commands_prune(self, older_than: timedelta = timedelta(days=30)) -> int:
         """Forgets processed command ids older than ``older_than``; returns how many.

@@ -9,6 +9,7 @@ import pytest
 from netagent.apply import (
     ApplySettings,
     DesiredService,
+    ItemCache,
     router_reconcile,
     service_apply,
     session_diagnose,
@@ -216,3 +217,101 @@ def test_the_client_reports_refused_logins_as_transient(client: RouterClient, r1
         client.print("/ppp/secret")
     assert not refused.value.permanent
     assert "invalid user name or password" in refused.value.message
+
+
+def calls(router: RouterEmulator) -> list[str]:
+    """The command words the router received (``/ppp/secret/print``...), oldest first."""
+    return [sentence[0] for sentence in router.received if sentence[0] != "/login"]
+
+
+def test_a_suspension_asks_for_its_own_entry_and_reads_back_only_what_it_wrote(
+    client: RouterClient, r1: RouterEmulator
+) -> None:
+    active = service()
+    service_apply(client, active, SETTINGS, previous=None, replay=False)
+    for n in range(20, 40):  # other subscribers already suspended on the router
+        r1.add("/ip/firewall/address-list", list="morosos", address=f"10.20.1.{n}")
+    r1.connect_pppoe("cliente7")
+    r1.received.clear()
+
+    report = service_apply(
+        client, service(status="suspended", revision=2), SETTINGS, previous=active, replay=False
+    )
+
+    assert calls(r1) == [
+        "/ppp/secret/print",
+        "/queue/simple/print",
+        "/ip/firewall/address-list/print",
+        "/ip/firewall/address-list/add",
+        "/ppp/active/print",
+        "/ppp/active/remove",
+    ]
+    entry_print = next(s for s in r1.received if s[0] == "/ip/firewall/address-list/print")
+    assert "?address=10.20.0.7" in entry_print and "?list=morosos" in entry_print
+    assert report.kicked is True and report.online is False
+    assert r1.find("/ip/firewall/address-list", address="10.20.0.7")
+
+
+def test_the_cache_skips_proven_items_and_a_reconcile_finds_and_repairs_a_hand_deleted_one(
+    client: RouterClient, r1: RouterEmulator
+) -> None:
+    cache = ItemCache()
+    active = service()
+    service_apply(client, active, SETTINGS, previous=None, replay=False, cache=cache)
+    assert len(cache) == 2
+    queue_id = r1.find("/queue/simple", name="enlace-cliente7")[0][".id"]
+    r1.state.run("/queue/simple/remove", {".id": queue_id}, [])
+    r1.connect_pppoe("cliente7")
+    r1.received.clear()
+
+    suspended = service(status="suspended", revision=2)
+    service_apply(client, suspended, SETTINGS, previous=active, replay=False, cache=cache)
+
+    # Secret and queue were proven by the previous command: not printed again (4 calls).
+    assert calls(r1) == [
+        "/ip/firewall/address-list/print",
+        "/ip/firewall/address-list/add",
+        "/ppp/active/print",
+        "/ppp/active/remove",
+    ]
+    assert r1.find("/queue/simple", name="enlace-cliente7") == []  # not noticed by a command
+
+    repaired = router_reconcile(client, [suspended], SETTINGS, cache=cache)
+
+    assert repaired == ["sub 7: queue enlace-cliente7 created"]
+    assert r1.find("/queue/simple", name="enlace-cliente7")[0]["max-limit"] == "5000000/20000000"
+    r1.received.clear()
+    service_apply(client, service(revision=3), SETTINGS, previous=suspended, replay=False, cache=cache)
+    assert "/queue/simple/print" not in calls(r1)  # proven again by the reconcile
+
+
+def test_a_changed_item_is_printed_and_written_despite_the_cache_and_failures_empty_it(
+    client: RouterClient, r1: RouterEmulator
+) -> None:
+    cache = ItemCache()
+    active = service()
+    service_apply(client, active, SETTINGS, previous=None, replay=False, cache=cache)
+
+    faster = service(revision=2, download="50M")
+    report = service_apply(client, faster, SETTINGS, previous=active, replay=False, cache=cache)
+
+    assert report.changes == ["queue enlace-cliente7 updated (max-limit)"]
+    r1.go_down()
+    try:
+        with pytest.raises(RouterError):
+            service_apply(client, service(revision=3), SETTINGS, previous=faster, replay=False, cache=cache)
+    finally:
+        r1.come_up()
+    assert len(cache) == 0
+
+
+def test_the_buffered_connection_reads_replies_larger_than_its_buffer(
+    client: RouterClient, r1: RouterEmulator
+) -> None:
+    for n in range(600):
+        r1.add("/ppp/secret", name=f"s{n}", comment="x" * 200)  # ~150 KiB of reply
+
+    rows = client.print("/ppp/secret")
+
+    assert [row["name"] for row in rows] == [f"s{n}" for n in range(600)]
+    assert client.print("/ppp/secret", name="s599")[0]["comment"] == "x" * 200
