@@ -114,17 +114,22 @@ class NetworkChain(Stack):
         """
         state = self.emulators[router].state
         with state.lock:
-            table = state._tables["/ip/firewall/address-list"]
-            return sum(1 for item in table if item.props.get("list") == SUSPENSION_LIST)
+            # The emulator's index by list: a dict lookup, no scan of the table.
+            return len(state._index["/ip/firewall/address-list"]["list"].get(SUSPENSION_LIST, {}))
 
     def is_suspended(self, router: str, address: str) -> bool:
         """Whether ``address`` is in ``router``'s morosos list now."""
         state = self.emulators[router].state
         with state.lock:
             return any(
-                item.props.get("address") == address and item.props.get("list") == SUSPENSION_LIST
-                for item in state._tables["/ip/firewall/address-list"]
+                item.props.get("list") == SUSPENSION_LIST
+                for item in state._lookup("/ip/firewall/address-list", "address", address)
             )
+
+    @property
+    def state_file(self) -> Path:
+        """The netagent's SQLite state (where ``start_netagent`` points it)."""
+        return self.config.var_dir / "netagent-state.sqlite3"
 
 
 @contextmanager
@@ -169,6 +174,120 @@ def _setup_django(chain: NetworkChain) -> None:
     django.setup()
 
 
+def _routers_create(chain: NetworkChain) -> list[Any]:
+    from backoffice.network.services import router_create
+
+    return [
+        router_create(
+            name=spec.name,
+            host="127.0.0.1",
+            api_port=spec.port,
+            username=spec.username,
+            password=spec.password,
+            address_pool=f"10.{64 + index}.0.0/16",
+        )
+        for index, spec in enumerate(chain.config.routers)
+    ]
+
+
+def _placement(n: int, routers: int) -> tuple[int, str]:
+    """Router index and address of the ``n``-th service (round-robin, .0.2 upwards)."""
+    slot = n // routers + 2  # .0.0 is the network, .0.1 the gateway
+    return n % routers, f"10.{64 + n % routers}.{slot // 256}.{slot % 256}"
+
+
+def seed_applied(chain: NetworkChain, count: int, *, first_client: int = 1) -> dict[int, tuple[str, str]]:
+    """Seeds ``count`` services as if provisioned long ago, without running the chain.
+
+    The starting state of an overdue run is thousands of active subscribers; provisioning them
+    through the chain is not what is measured and took over 11 minutes for 10,000. Instead,
+    the three places that hold that state get it directly, exactly as the chain would have
+    left it:
+
+    - the network database: ``Service`` rows at revision 1, applied, status active, last
+      result ok (``bulk_create``; no outbox row, no command log: nothing is to be sent);
+    - each emulated router: the PPP secret and the simple queue the netagent would have
+      created, and the CPE online (``auto_dial``), through the emulator's own ``add``, which
+      validates as the API does;
+    - the netagent's state file: revision 1 of each subscription applied, with the desired
+      state the network service sent (``desired_state_data``), so revision 2 (the suspension)
+      is applied as a normal transition (a kick), as on a site that has been running for a
+      while. An empty state would instead make the agent treat every suspension as the first
+      command it sees for the subscriber; that is a fresh install's first day, not an overdue
+      run's, and it would skip nothing (it kicks too), so it is not the interesting case.
+
+    Returns ``client_id → (router, address)``; client ``c`` has subscription ``100000 + c``.
+    """
+    from django.utils import timezone
+
+    from backoffice.network.commands import desired_state_data
+    from backoffice.network.models import ResultStatus, Service, ServiceStatus
+    from netagent.apply import ApplySettings, DesiredService, comment_for, queue_name, rate_bps
+    from netagent.state import StateStore
+
+    routers = _routers_create(chain)
+    now = timezone.now()
+    services: list[Service] = []
+    placed: dict[int, tuple[str, str]] = {}
+    for n in range(count):
+        client_id = first_client + n
+        index, address = _placement(n, len(routers))
+        services.append(
+            Service(
+                subscription_id=100_000 + client_id,
+                client_id=client_id,
+                router=routers[index],
+                pppoe_username=f"bench{client_id:06d}",
+                pppoe_password=f"pw-{client_id}",
+                address=address,
+                plan_code="hogar-20",
+                download="20M",
+                upload="5M",
+                status=ServiceStatus.ACTIVE,
+                revision=1,
+                applied_revision=1,
+                last_result=ResultStatus.OK,
+                last_result_at=now,
+                online=True,
+            )
+        )
+        placed[client_id] = (routers[index].name, address)
+    Service.objects.bulk_create(services, batch_size=2000)
+
+    settings = ApplySettings(suspension_list=SUSPENSION_LIST)
+    applied: list[tuple[DesiredService, str]] = []
+    for service in services:
+        desired = DesiredService.from_data(desired_state_data(service))
+        applied.append((desired, str(uuid.uuid4())))
+        state = chain.emulators[desired.router].state
+        comment = comment_for(settings, desired.subscription_id)
+        # What netagent.apply.service_apply creates for an active subscriber in queue mode.
+        state.add(
+            "/ppp/secret",
+            name=desired.username,
+            password=desired.password,
+            profile=desired.profile or "default",
+            remote_address=desired.address,
+            service="pppoe",
+            disabled="false",
+            comment=comment,
+        )
+        state.add(
+            "/queue/simple",
+            name=queue_name(settings, desired.username),
+            target=desired.address,
+            max_limit=f"{rate_bps(desired.upload)}/{rate_bps(desired.download)}",
+            disabled="false",
+            comment=comment,
+        )
+    store = StateStore(str(chain.state_file))
+    try:
+        store.services_record(applied)
+    finally:
+        store.close()
+    return placed
+
+
 def seed_services(chain: NetworkChain, count: int, *, first_client: int = 1) -> dict[int, tuple[str, str]]:
     """Registers the routers and creates ``count`` services round-robin across them.
 
@@ -179,28 +298,15 @@ def seed_services(chain: NetworkChain, count: int, *, first_client: int = 1) -> 
     """
     from django.utils import timezone
 
-    from backoffice.network.models import Router
-    from backoffice.network.services import router_create, service_create
+    from backoffice.network.services import service_create
 
-    routers: list[Router] = []
-    for index, spec in enumerate(chain.config.routers):
-        routers.append(
-            router_create(
-                name=spec.name,
-                host="127.0.0.1",
-                api_port=spec.port,
-                username=spec.username,
-                password=spec.password,
-                address_pool=f"10.{64 + index}.0.0/16",
-            )
-        )
+    routers = _routers_create(chain)
     placed: dict[int, tuple[str, str]] = {}
     now = timezone.now()
     for n in range(count):
         client_id = first_client + n
-        router = routers[n % len(routers)]
-        slot = n // len(routers) + 2  # .0.2 upwards: .0.0 is the network, .0.1 the gateway
-        address = f"10.{64 + n % len(routers)}.{slot // 256}.{slot % 256}"
+        index, address = _placement(n, len(routers))
+        router = routers[index]
         service_create(
             subscription_id=100_000 + client_id,
             client_id=client_id,
@@ -278,6 +384,7 @@ __all__ = [
     "network_chain",
     "percentile",
     "print_table",
+    "seed_applied",
     "seed_services",
     "services_applied",
     "statistics",

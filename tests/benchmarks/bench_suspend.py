@@ -2,9 +2,11 @@
 
     .venv/bin/python tests/benchmarks/bench_suspend.py [--services 10000] [--routers 4]
 
-Target (design §5): under 60 s. Provisions ``--services`` services through the network
-service's own ``service_create`` (each writes its provisioning command to the outbox) and waits
-until every one is applied: that is set-up, reported but not the figure. Then publishes one
+Target (design §5): under 60 s. Set-up (reported, not the figure): ``--services`` active
+services seeded directly where the chain would have left them (network database, routers,
+netagent state; see ``_harness.seed_applied``), or with ``--provision-through-chain``
+provisioned through the network service's own ``service_create`` and the whole chain, waiting
+until every one is applied (slow: over 11 minutes for 10,000). Then publishes one
 ``billing.account.overdue`` event per client, as billing's relay would deliver an overdue run,
 and measures from the first publish until
 
@@ -27,6 +29,7 @@ from tests.benchmarks._harness import (
     fast_producer,
     network_chain,
     print_table,
+    seed_applied,
     seed_services,
     services_applied,
     wait_until,
@@ -65,11 +68,51 @@ def stage_timeline(*, since: datetime) -> list[tuple[str, str]]:
     ]
 
 
+def overdue_events(placed: dict[int, tuple[str, str]]) -> list[tuple[str, bytes, bytes]]:
+    """One ``billing.account.overdue`` per client: the whole chain is measured."""
+    return [billing_event("billing.account.overdue", client_id) for client_id in placed]
+
+
+def suspend_commands() -> list[tuple[str, bytes, bytes]]:
+    """The suspend commands the billing consumer would write, prepared before the clock starts.
+
+    The services are moved to revision 2, suspended, in the database (as the billing consumer
+    would, without the outbox) so the results consumer accepts the results; what is measured is
+    the commands topic → netagent → routers → results → network database part of the chain.
+    """
+    from backoffice.messaging import catalog
+    from backoffice.network.commands import desired_state_envelope
+    from backoffice.network.models import Service, ServiceStatus, SuspensionReason
+
+    Service.objects.update(
+        revision=2, status=ServiceStatus.SUSPENDED, suspension_reason=SuspensionReason.OVERDUE
+    )
+    out: list[tuple[str, bytes, bytes]] = []
+    for service in Service.objects.select_related("router").order_by("subscription_id"):
+        envelope = desired_state_envelope(service)
+        out.append((catalog.NETWORK_COMMANDS, service.router.name.encode(), envelope.to_json()))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--routers", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--provision-through-chain",
+        action="store_true",
+        help="provision the services through service_create and the chain (the old, slow set-up)",
+    )
+    parser.add_argument(
+        "--from-commands",
+        action="store_true",
+        help=(
+            "measure the netagent side alone: mark the services suspended (revision 2) in the "
+            "database and publish their desired-state commands straight to the commands topic, "
+            "as the relay would, instead of billing events through the billing consumer"
+        ),
+    )
     args = parser.parse_args(argv)
     total = args.services
 
@@ -79,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             return sum(chain.suspended_count(r) for r in chain.emulators)
 
         started = time.perf_counter()
-        placed = seed_services(chain, total)
+        seed = seed_services if args.provision_through_chain else seed_applied
+        placed = seed(chain, total)
         seeded = time.perf_counter() - started
         print(f"{total} services written in {seeded:.1f}s; waiting for the routers ...", flush=True)
         provisioned = seeded + wait_until(
@@ -91,15 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"provisioned and applied in {provisioned:.1f}s; publishing the overdue run ...", flush=True)
 
         producer = fast_producer(chain)
+        messages = suspend_commands() if args.from_commands else overdue_events(placed)
         run_started_at = datetime.now(UTC)
         started = time.perf_counter()
-        for client_id in placed:
-            topic, key, value = billing_event("billing.account.overdue", client_id)
+        for topic, key, value in messages:
             producer.send(topic, key=key, value=value)
         producer.flush()
         published = time.perf_counter() - started
         producer.close()
-        print(f"{total} events published in {published:.1f}s", flush=True)
+        what = "commands" if args.from_commands else "events"
+        print(f"{total} {what} published in {published:.1f}s", flush=True)
 
         progress: list[tuple[float, int]] = []
 
