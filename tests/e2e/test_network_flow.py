@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -21,7 +20,8 @@ from backoffice.messaging import catalog
 from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.kafka import Publisher
 from netagent.emulator import ApiClient
-from scripts.devstack import DEMO_PASSWORD, RouterSpec, Stack, StackConfig, free_port
+from scripts.devstack import DEMO_PASSWORD, RouterSpec, Stack
+from tests.fixtures.stack import fresh_stack
 
 PG_PREFIX = "enlace_netflow_e2e_"
 REDIS_URL = "redis://127.0.0.1:6379/8"
@@ -34,19 +34,6 @@ SUSPENSION_LIST = "morosos"
 TIMEOUT = 30.0
 
 T = TypeVar("T")
-
-
-def _fresh_databases() -> None:
-    """Drops this test's databases, so every run starts from the demo data alone."""
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PG_PREFIX + "%"])
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    connection.close()
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
@@ -98,26 +85,13 @@ class Router:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    import redis
-
-    _fresh_databases()
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    var_dir: Path = tmp_path_factory.mktemp("network-e2e")
-    config = StackConfig(
-        var_dir=var_dir,
-        db_engine="postgres",
-        pg_prefix=PG_PREFIX,
-        redis_url=REDIS_URL,
-        backoffice_port=free_port(),
-        portal_port=free_port(),
-        kafka_port=free_port(),
-        routers=[
-            RouterSpec(name="r1", password=ROUTER_PASSWORD),
-            RouterSpec(name="r2", password=ROUTER_PASSWORD),
-        ],
-        demo_data=True,
-    )
-    with Stack(config) as running:
+    routers = [
+        RouterSpec(name="r1", password=ROUTER_PASSWORD),
+        RouterSpec(name="r2", password=ROUTER_PASSWORD),
+    ]
+    with fresh_stack(
+        tmp_path_factory.mktemp("network-e2e"), pg_prefix=PG_PREFIX, redis_url=REDIS_URL, routers=routers
+    ) as running:
         yield running
 
 

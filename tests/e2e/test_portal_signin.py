@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from scripts.devstack import DEMO_PASSWORD, Stack, StackConfig, free_port
+from scripts.devstack import DEMO_PASSWORD, Stack
+from tests.fixtures.stack import fresh_stack
 
 pytestmark = pytest.mark.browser
 
@@ -24,39 +24,16 @@ NEW_PASSWORD = "Clave-Nueva-Portal-2026"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def _fresh_databases() -> None:
-    """Drops this test's databases, so the demo users start with the demo password."""
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PG_PREFIX + "%"])
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    connection.close()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    import redis
-
-    _fresh_databases()
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    var_dir: Path = tmp_path_factory.mktemp("portal-e2e")
-    config = StackConfig(
-        var_dir=var_dir,
-        db_engine="postgres",
+    with fresh_stack(
+        tmp_path_factory.mktemp("portal-e2e"),
         pg_prefix=PG_PREFIX,
         redis_url=REDIS_URL,
-        backoffice_port=free_port(),
-        portal_port=free_port(),
-        kafka_port=free_port(),
         routers=[],
         with_netagent=False,
         with_network_consumer=False,
-    )
-    with Stack(config) as running:
+    ) as running:
         yield running
 
 
