@@ -152,81 +152,20 @@ class CommandHandler:
     # ------------------------------------------------------------ desired state
 
     def desired_apply(self, router: Router, delivery: Delivery) -> None:
-        """Applies a ``network.service.desired`` command (see the module doc for the rules).
+        """Applies one ``network.service.desired`` command (see the module doc for the rules):
+        a batch of one, so a lone command and a batch follow the very same steps.
 
         Raises RouterError(permanent=False) or BrokerUnavailable for the caller to retry.
         """
-        command = _envelope(delivery)
-        desired = DesiredService.from_data(command.data)
-        if self.store.command_processed(command.id):
-            logger.info("%s: command %s already processed", router.name, command.id)
-            return
-        applied = self.store.service_get(desired.subscription_id)
-        if applied is not None and desired.revision < applied.revision:
-            logger.info(
-                "%s: sub %s revision %s is older than the applied %s; ignored",
-                router.name,
-                desired.subscription_id,
-                desired.revision,
-                applied.revision,
-            )
-            self.metrics.commands_stale.labels(router.name).inc()
-            self.store.command_record(command.id)
-            return
-        replay = applied is not None and desired.revision == applied.revision
-        started = time.monotonic()
-        try:
-            report = service_apply(
-                router,
-                desired,
-                self.settings,
-                previous=applied.desired if applied is not None else None,
-                replay=replay,
-                cache=self.cache(router),
-            )
-        except RouterError as exc:
-            if not exc.permanent:
-                raise
-            self._refuse(
-                delivery, exc.message, subscription_id=desired.subscription_id, revision=desired.revision
-            )
-            return
-        self.metrics.apply_seconds.labels(router.name, DESIRED).observe(time.monotonic() - started)
-        self.store.service_record(desired, command_id=command.id)
-        logger.info(
-            "%s: sub %s revision %s %s%s: %s",
-            router.name,
-            desired.subscription_id,
-            desired.revision,
-            desired.status,
-            " (replay)" if replay else "",
-            "; ".join(report.changes) or "no change",
-        )
-        self.sink.publish(
-            command.caused(
-                type=APPLIED,
-                data={
-                    "command_id": command.id,
-                    "subscription_id": desired.subscription_id,
-                    "router": router.name,
-                    "revision": desired.revision,
-                    "status": desired.status,
-                    "online": report.online,
-                },
-                source=SOURCE,
-            ),
-            key=router.name,
-        )
-        self.store.command_record(command.id)
-        self.metrics.commands_applied.labels(router.name, DESIRED).inc()
+        self.router_batch(router, [delivery])
 
     def router_batch(self, router: Router, deliveries: Sequence[Delivery]) -> None:
         """Handles a router lane's queued commands in order, with one state commit and one
         results publish per batch instead of per command.
 
-        Each command is applied on the router as :meth:`desired_apply` would. Then, for the
-        whole batch: the revisions are recorded (one transaction), the results published (all
-        sent, then all acknowledgements awaited), the command ids recorded (one transaction),
+        Each command is applied on the router in turn. Then, for the whole batch: the
+        revisions are recorded (one transaction), the results published (all sent, then all
+        acknowledgements awaited), the command ids recorded (one transaction),
         and the deliveries marked ``done``. The per-command guarantees hold because the order
         of those steps is the same as for one command (revision before result, command id
         after). A later command of the batch for the same subscription sees the earlier one's
