@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
 Handler = Callable[[Envelope], None]
+# Applies several messages at once, in their order (one query per step instead of per message).
+HandlerMany = Callable[[Sequence[Envelope]], None]
 
 
 def _key_bytes(key: str | bytes | None) -> bytes | None:
@@ -199,6 +201,14 @@ class Inbox(Protocol):
         """
         ...
 
+    def process_many(self, envelopes: Sequence[Envelope], handle_many: HandlerMany) -> int:
+        """Applies ``handle_many`` once to those of ``envelopes`` not applied before, in order.
+
+        Returns how many were applied (the rest were duplicates). All or nothing: whatever
+        ``handle_many`` raises propagates, and then none of them counts as applied.
+        """
+        ...
+
     def batch(self) -> AbstractContextManager[None]:
         """Groups the ``process`` calls made inside it into one unit of commit.
 
@@ -236,6 +246,17 @@ class MemoryInbox:
                 del self._ids[next(iter(self._ids))]
             return True
 
+    def process_many(self, envelopes: Sequence[Envelope], handle_many: HandlerMany) -> int:
+        with self._lock:
+            fresh = list({e.id: e for e in envelopes if e.id not in self._ids}.values())
+            if fresh:
+                handle_many(fresh)
+            for envelope in fresh:
+                self._ids[envelope.id] = None
+            while len(self._ids) > self._max_ids:
+                del self._ids[next(iter(self._ids))]
+            return len(fresh)
+
     def batch(self) -> AbstractContextManager[None]:
         """Nothing to group: each message is recorded in memory as it is applied."""
         return nullcontext()
@@ -270,6 +291,12 @@ class ConsumerRunner:
     applied cleanly (invalid, or its handler raised), the batch commits what came before it,
     that record goes alone through the retry/DLQ path above (its first failure counting as
     attempt 1), and batching resumes after it, so the order within a partition is kept.
+
+    With ``handle_many`` as well, a batch is first offered whole to
+    ``inbox.process_many(envelopes, handle_many)``: one inbox statement and one call that
+    may apply the messages with a few set-based queries instead of several queries each (an
+    overdue run, a burst of results). If that raises, nothing of it is kept and the same
+    records go through the record-by-record batch above, which isolates the one at fault.
     """
 
     def __init__(
@@ -292,6 +319,7 @@ class ConsumerRunner:
         auto_offset_reset: str = "earliest",
         name: str | None = None,
         batch_size: int = 200,
+        handle_many: HandlerMany | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -302,6 +330,7 @@ class ConsumerRunner:
         self.group_id = group_id
         self.topics = list(topics)
         self.handle = handle
+        self.handle_many = handle_many
         self.inbox = inbox
         self.publisher = publisher
         self.max_attempts = max_attempts
@@ -433,6 +462,10 @@ class ConsumerRunner:
         batch's commit fails, nothing is committed and ``(0, error)`` hands the first record,
         with that error, to the retry path; the others follow in later batches.
         """
+        if self.handle_many is not None:
+            applied_together = self._apply_together(records)
+            if applied_together is not None:
+                return applied_together, None
         applied = 0
         error: Exception | None = None
         try:
@@ -456,6 +489,39 @@ class ConsumerRunner:
             logger.warning("%s: committing a batch of %d records failed: %s", self.name, applied, exc)
             return 0, exc
         return applied, error
+
+    def _apply_together(self, records: Sequence[ConsumerRecord]) -> int | None:
+        """Applies the valid envelopes at the head of ``records`` with one ``handle_many`` call.
+
+        Returns how many records that covered (the record after them, if any, is not a valid
+        envelope), or None when the call or its commit failed and nothing was kept.
+        """
+        envelopes: list[Envelope] = []
+        for record in records:
+            try:
+                if record.value is None:
+                    break
+                envelopes.append(Envelope.from_json(record.value))
+            except InvalidMessage:
+                break
+        if not envelopes:
+            return 0
+        assert self.handle_many is not None
+        try:
+            with self.inbox.batch():
+                applied = self.inbox.process_many(envelopes, self.handle_many)
+        except Exception as exc:
+            logger.info(
+                "%s: %d records together failed (%s: %s); applying them one by one",
+                self.name,
+                len(envelopes),
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        if applied < len(envelopes):
+            logger.info("%s: %d messages already processed", self.name, len(envelopes) - applied)
+        return len(envelopes)
 
     def _process(self, record: ConsumerRecord, *, failed: Exception | None = None) -> bool:
         """True when the record is finished with (applied, duplicate or dead-lettered).

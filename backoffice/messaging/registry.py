@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from backoffice.messaging.envelope import Envelope
@@ -18,14 +18,32 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class HandlerMany:
+    """Applies a run of messages of one type at once, with set-based queries.
+
+    ``key`` names what a message changes (a client, a subscription). A run never holds two
+    messages with the same key, so the handler may apply them in any order it likes, as
+    one statement each step, and the result is the same as applying them one by one.
+    """
+
+    handle: Callable[[Sequence[Envelope]], None]
+    key: Callable[[Envelope], Hashable]
+
+
+@dataclass(frozen=True)
 class ConsumerSpec:
-    """One consumer group: what it reads, which database holds its inbox, which types it handles."""
+    """One consumer group: what it reads, which database holds its inbox, which types it handles.
+
+    A type is handled by ``handlers`` (one message at a time) or ``handlers_many`` (runs of
+    messages, see :class:`HandlerMany`; a lone message is a run of one).
+    """
 
     name: str
     group_id: str
     topics: list[str]
     using: str
     handlers: dict[str, Callable[[Envelope], None]] = field(default_factory=dict)
+    handlers_many: dict[str, HandlerMany] = field(default_factory=dict)
 
     def dispatch(self, envelope: Envelope) -> None:
         """Calls the handler of ``envelope.type``; a type without one is ignored on purpose.
@@ -34,10 +52,43 @@ class ConsumerSpec:
         records the ignored message, so the decision is visible and made once.
         """
         handler = self.handlers.get(envelope.type)
-        if handler is None:
-            logger.debug("%s: ignoring %s %s", self.name, envelope.type, envelope.id)
+        if handler is not None:
+            handler(envelope)
             return
-        handler(envelope)
+        many = self.handlers_many.get(envelope.type)
+        if many is not None:
+            many.handle([envelope])
+            return
+        logger.debug("%s: ignoring %s %s", self.name, envelope.type, envelope.id)
+
+    def dispatch_many(self, envelopes: Sequence[Envelope]) -> None:
+        """Applies ``envelopes`` in order: consecutive messages of a type with a
+        ``handlers_many`` entry go together (a new run starts where a key repeats), every
+        other message through :meth:`dispatch`.
+        """
+        run: list[Envelope] = []
+        keys: set[Hashable] = set()
+        current: HandlerMany | None = None
+
+        def flush() -> None:
+            if current is not None and run:
+                current.handle(list(run))
+            run.clear()
+            keys.clear()
+
+        for envelope in envelopes:
+            many = self.handlers_many.get(envelope.type)
+            if many is None:
+                flush()
+                self.dispatch(envelope)
+                continue
+            key = many.key(envelope)
+            if many is not current or key in keys:
+                flush()
+                current = many
+            run.append(envelope)
+            keys.add(key)
+        flush()
 
 
 class UnknownConsumer(LookupError):

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from backoffice.messaging.catalog import dlq_topic
+from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.errors import PermanentFailure
 from backoffice.messaging.kafka import Publisher
 from tests.backoffice.messaging.conftest import (
@@ -196,3 +197,78 @@ def test_the_memory_inbox_batch_is_a_plain_block():
     with inbox.batch():
         assert inbox.process(message, lambda e: applied.append(e.id)) is True
     assert applied == [message.id]
+
+
+# --- runs applied together (handle_many) --------------------------------------------------------------
+
+
+def test_a_refused_message_sends_its_run_one_by_one_and_only_it_is_dead_lettered(
+    kafka_broker, publisher, topic, start_consumer
+):
+    messages = [user_created(n) for n in range(40, 47)]
+    poison = messages[4]
+    invalid = b'{"not": "an envelope"}'
+    for message in messages[:6]:  # one key: one partition, in order
+        publisher.publish(topic, "client-40", message)
+    publisher.publish_raw(topic, "client-40", invalid)
+    publisher.publish(topic, "client-40", messages[6])
+    effects = Effects(effect_topic=f"{topic}.effects")
+    runs: list[list[str]] = []
+
+    def handle_many(envelopes):
+        runs.append([e.id for e in envelopes])
+        for envelope in envelopes:
+            effects(envelope)  # written before refusing: the rollback must undo them all
+        if poison.id in runs[-1]:
+            raise PermanentFailure("not for us")
+
+    consumer = start_consumer(
+        kafka_broker.bootstrap,
+        topic,
+        lambda envelope: handle_many([envelope]),
+        handle_many=handle_many,
+        max_attempts=3,
+        backoff_initial=0.05,
+    )
+    wait_until(lambda: messages[-1].id in effects.caused_by(), 30, "the last message is applied")
+
+    ids = [m.id for m in messages]
+    # The first poll's run (up to the invalid record) fails whole, then goes one by one; the
+    # invalid record is dead-lettered; the message after it is a run of its own.
+    assert runs[0] == ids[:6]
+    assert runs[1:7] == [[i] for i in ids[:6]]
+    assert runs[7:] == [[ids[6]]]
+    applied = [i for i in ids if i != poison.id]
+    assert effects.caused_by() == applied  # each once, in order, nothing of the failed run
+    assert sorted(inbox_ids(consumer.group)) == sorted(applied)
+    dead = read_topic(kafka_broker.bootstrap, dlq_topic(topic), count=2)
+    assert [record.value for record in dead] == [poison.to_json(), invalid]
+    assert headers_of(dead[0])["dlq-reason"] == "not for us"
+
+
+def test_the_django_inbox_applies_a_run_once_even_with_a_message_twice_in_it(db):
+    from backoffice.messaging.inbox import DjangoInbox
+
+    inbox = DjangoInbox(using=CONSUMER_DB, consumer_group="group-run")
+    old, new = user_created(60), user_created(61)
+    # The same message with its id in capitals: still the same message.
+    shouted = Envelope(**{**new.to_dict(), "id": new.id.upper()})
+    assert inbox.process(old, lambda e: None) is True
+    runs: list[list[str]] = []
+
+    assert inbox.process_many([old, new, shouted, new], lambda es: runs.append([e.id for e in es])) == 1
+    assert inbox.process_many([old, shouted], lambda es: runs.append([e.id for e in es])) == 0
+
+    assert runs == [[new.id]]
+    assert sorted(inbox_ids("group-run")) == sorted([old.id, new.id])
+
+
+def test_the_memory_inbox_applies_a_run_once():
+    from backoffice.messaging.kafka import MemoryInbox
+
+    inbox, runs = MemoryInbox(), []
+    first, second = user_created(70), user_created(71)
+    assert inbox.process(first, lambda e: None) is True
+    assert inbox.process_many([first, second, second], lambda es: runs.append([e.id for e in es])) == 1
+    assert inbox.process(second, lambda e: runs.append([e.id])) is False
+    assert runs == [[second.id]]

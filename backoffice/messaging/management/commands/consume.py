@@ -47,6 +47,8 @@ class Command(BaseCommand):
             group_id=spec.group_id,
             topics=spec.topics,
             handle=spec.dispatch,
+            # Types with a set-based handler are applied a run at a time (an overdue run).
+            handle_many=spec.dispatch_many if spec.handlers_many else None,
             inbox=DjangoInbox(using=spec.using, consumer_group=spec.group_id),
             publisher=publisher,
             max_attempts=options["max_attempts"],
