@@ -9,7 +9,7 @@ router, taken address...) cannot succeed on retry, so it becomes a PermanentFail
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from django.utils import timezone
@@ -18,7 +18,7 @@ from backoffice.access.errors import DomainError
 from backoffice.messaging import catalog
 from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.errors import PermanentFailure
-from backoffice.messaging.registry import ConsumerSpec
+from backoffice.messaging.registry import ConsumerSpec, HandlerMany
 from backoffice.network import services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
 
@@ -28,27 +28,38 @@ DB = services.DB
 
 
 @contextmanager
-def _refusals_are_permanent(envelope: Envelope) -> Iterator[None]:
+def _refusals_are_permanent(envelopes: Envelope | Sequence[Envelope]) -> Iterator[None]:
     try:
         yield
     except DomainError as exc:
-        raise PermanentFailure(f"{envelope.type} {envelope.id}: {exc.message}") from exc
+        # A run refused as a whole is applied again one message at a time by the runner,
+        # so the message that goes to the DLQ is the one at fault.
+        names = ", ".join(
+            f"{e.type} {e.id}" for e in ([envelopes] if isinstance(envelopes, Envelope) else envelopes)
+        )
+        raise PermanentFailure(f"{names}: {exc.message}") from exc
 
 
 # --- results of the netagent (enlace.network.results.v1) ---------------------------------------------
 
 
-def handle_command_applied(envelope: Envelope) -> None:
-    data = envelope.data
-    services.service_command_applied(
-        command_id=data["command_id"],
-        subscription_id=data["subscription_id"],
-        router_name=data["router"],
-        revision=data["revision"],
-        status=data["status"],
-        online=data.get("online"),
+def handle_commands_applied(envelopes: Sequence[Envelope]) -> None:
+    """Records a run of results (one per subscription) with a few queries for them all."""
+    services.service_commands_applied(
+        [
+            services.AppliedResult(
+                command_id=data["command_id"],
+                subscription_id=data["subscription_id"],
+                router_name=data["router"],
+                revision=data["revision"],
+                status=data["status"],
+                online=data.get("online"),
+                causation=envelope,
+            )
+            for envelope in envelopes
+            for data in [envelope.data]
+        ],
         now=timezone.now(),
-        causation=envelope,
     )
 
 
@@ -86,30 +97,39 @@ def handle_diagnosis_completed(envelope: Envelope) -> None:
 # --- billing (enlace.billing.events.v1) -----------------------------------------------------------------
 
 
-def handle_account_overdue(envelope: Envelope) -> None:
-    """Suspends the client's (listed) services for non-payment."""
-    data = envelope.data
-    with _refusals_are_permanent(envelope):
-        services.client_services_suspend(
-            client_id=data["client_id"],
-            subscription_ids=data.get("subscription_ids"),
-            reason=SuspensionReason.OVERDUE,
-            now=timezone.now(),
-            causation=envelope,
+def handle_accounts_overdue(envelopes: Sequence[Envelope]) -> None:
+    """Suspends the clients' (listed) services for non-payment: an overdue run, set-based."""
+    with _refusals_are_permanent(envelopes):
+        services.clients_services_suspend(
+            _client_requests(envelopes), reason=SuspensionReason.OVERDUE, now=timezone.now()
         )
 
 
-def handle_account_settled(envelope: Envelope) -> None:
+def handle_accounts_settled(envelopes: Sequence[Envelope]) -> None:
     """Reactivates the services suspended for non-payment; manual suspensions stay."""
-    data = envelope.data
-    with _refusals_are_permanent(envelope):
-        services.client_services_reactivate(
-            client_id=data["client_id"],
-            subscription_ids=data.get("subscription_ids"),
-            reason=SuspensionReason.OVERDUE,
-            now=timezone.now(),
+    with _refusals_are_permanent(envelopes):
+        services.clients_services_reactivate(
+            _client_requests(envelopes), reason=SuspensionReason.OVERDUE, now=timezone.now()
+        )
+
+
+def _client_requests(envelopes: Sequence[Envelope]) -> list[services.ClientServices]:
+    return [
+        services.ClientServices(
+            client_id=envelope.data["client_id"],
+            subscription_ids=envelope.data.get("subscription_ids"),
             causation=envelope,
         )
+        for envelope in envelopes
+    ]
+
+
+def _client_key(envelope: Envelope) -> int:
+    return int(envelope.data["client_id"])
+
+
+def _subscription_key(envelope: Envelope) -> int:
+    return int(envelope.data["subscription_id"])
 
 
 # --- clients (enlace.clients.events.v1) ------------------------------------------------------------------
@@ -176,14 +196,17 @@ def _service_or_none(subscription_id: int) -> Service | None:
 
 
 RESULT_HANDLERS: dict[str, Callable[[Envelope], None]] = {
-    "network.command.applied": handle_command_applied,
     "network.command.failed": handle_command_failed,
     "network.router.reconciled": handle_router_reconciled,
     "network.diagnosis.completed": handle_diagnosis_completed,
 }
-BILLING_HANDLERS: dict[str, Callable[[Envelope], None]] = {
-    "billing.account.overdue": handle_account_overdue,
-    "billing.account.settled": handle_account_settled,
+# Types that come in bursts (an overdue run and its results) are applied a run at a time.
+RESULT_HANDLERS_MANY: dict[str, HandlerMany] = {
+    "network.command.applied": HandlerMany(handle_commands_applied, key=_subscription_key),
+}
+BILLING_HANDLERS_MANY: dict[str, HandlerMany] = {
+    "billing.account.overdue": HandlerMany(handle_accounts_overdue, key=_client_key),
+    "billing.account.settled": HandlerMany(handle_accounts_settled, key=_client_key),
 }
 CLIENTS_HANDLERS: dict[str, Callable[[Envelope], None]] = {
     "clients.subscription.created": handle_subscription_created,
@@ -199,13 +222,14 @@ CONSUMERS: list[ConsumerSpec] = [
         topics=[catalog.NETWORK_RESULTS],
         using=DB,
         handlers=RESULT_HANDLERS,
+        handlers_many=RESULT_HANDLERS_MANY,
     ),
     ConsumerSpec(
         name="network-billing",
         group_id="enlace.network.billing",
         topics=[catalog.BILLING_EVENTS],
         using=DB,
-        handlers=BILLING_HANDLERS,
+        handlers_many=BILLING_HANDLERS_MANY,
     ),
     ConsumerSpec(
         name="network-clients",

@@ -15,16 +15,19 @@ import ipaddress
 import logging
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.access.errors import Conflict, DomainError
 from backoffice.messaging import catalog
 from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
+from backoffice.messaging.outbox import outbox_put, outbox_put_many
 from backoffice.network.commands import SOURCE, desired_state_envelope, service_changed_envelope
 from backoffice.network.models import (
     CommandKind,
@@ -245,8 +248,12 @@ def service_create(
             revision=1,
         )
         _save_new(service)
-        _send_desired(service, kind=CommandKind.PROVISION, now=now, causation=causation)
-        _announce(service, applied=False, causation=causation)
+        (
+            _Messages()
+            .desired(service, kind=CommandKind.PROVISION, now=now, causation=causation)
+            .announce(service, applied=False, causation=causation)
+            .save()
+        )
         return service
 
 
@@ -316,14 +323,14 @@ def service_update(
             # Leave the old router first, at its own revision, so it drops the secret and
             # address it holds (the old ones, even if this update changes them).
             before.revision = service.revision + 1
-            _send_desired(
+            _Messages().desired(
                 before,
                 kind=CommandKind.TERMINATE,
                 now=now,
                 status="terminated",
                 kick=True,
                 causation=causation,
-            )
+            ).save()
             service.revision = before.revision
             service.router = new_router
             status_before = service.status
@@ -332,16 +339,16 @@ def service_update(
                 service.status = ServiceStatus.PENDING
             service.revision += 1
             _save(service)
-            _send_desired(service, kind=CommandKind.PROVISION, now=now, causation=causation)
+            _Messages().desired(service, kind=CommandKind.PROVISION, now=now, causation=causation).save()
             if service.status != status_before:
-                _announce(service, applied=False, causation=causation)
+                _Messages().announce(service, applied=False, causation=causation).save()
             return service
 
         if address is not None:
             _ensure_address_free(service.router, address, exclude=service)
         service.revision += 1
         _save(service)
-        _send_desired(service, kind=CommandKind.UPDATE, now=now, kick=True, causation=causation)
+        _Messages().desired(service, kind=CommandKind.UPDATE, now=now, kick=True, causation=causation).save()
         return service
 
 
@@ -379,15 +386,19 @@ def _suspend_locked(service: Service, *, reason: str, now: datetime, causation: 
         if reason == SuspensionReason.MANUAL and service.suspension_reason != reason:
             service.suspension_reason = reason
             _save(service)
-            _announce(service, applied=service.in_sync, causation=causation)
+            _Messages().announce(service, applied=service.in_sync, causation=causation).save()
         return service
     service.status = ServiceStatus.SUSPENDED
     service.suspension_reason = reason
     service.revision += 1
     _save(service)
     # Kick the live session so the suspension bites at once.
-    _send_desired(service, kind=CommandKind.SUSPEND, now=now, kick=True, causation=causation)
-    _announce(service, applied=False, causation=causation)
+    (
+        _Messages()
+        .desired(service, kind=CommandKind.SUSPEND, now=now, kick=True, causation=causation)
+        .announce(service, applied=False, causation=causation)
+        .save()
+    )
     return service
 
 
@@ -410,8 +421,12 @@ def service_reactivate(*, service: Service, now: datetime, causation: Envelope |
         service.suspension_reason = ""
         service.revision += 1
         _save(service)
-        _send_desired(service, kind=CommandKind.REACTIVATE, now=now, causation=causation)
-        _announce(service, applied=False, causation=causation)
+        (
+            _Messages()
+            .desired(service, kind=CommandKind.REACTIVATE, now=now, causation=causation)
+            .announce(service, applied=False, causation=causation)
+            .save()
+        )
         return service
 
 
@@ -425,8 +440,12 @@ def service_terminate(*, service: Service, now: datetime, causation: Envelope | 
         service.suspension_reason = ""
         service.revision += 1
         _save(service)
-        _send_desired(service, kind=CommandKind.TERMINATE, now=now, kick=True, causation=causation)
-        _announce(service, applied=False, causation=causation)
+        (
+            _Messages()
+            .desired(service, kind=CommandKind.TERMINATE, now=now, kick=True, causation=causation)
+            .announce(service, applied=False, causation=causation)
+            .save()
+        )
         return service
 
 
@@ -499,52 +518,106 @@ def diagnosis_complete(
 # --- results from the netagent ---------------------------------------------------------------------
 
 
-def service_command_applied(
-    *,
-    command_id: str,
-    subscription_id: int,
-    router_name: str,
-    revision: int,
-    status: str,
-    now: datetime,
-    online: bool | None = None,
-    causation: Envelope | None = None,
-) -> Service | None:
-    """Records that the router applied ``revision``; a result older than the recorded one
-    changes nothing. Publishes ``network.service.changed`` (applied) when the latest desired
-    state is now in place. None when the subscription is unknown here.
+@dataclass(frozen=True)
+class AppliedResult:
+    """The netagent's ``network.command.applied``: ``revision`` of a subscription is in place."""
+
+    command_id: str
+    subscription_id: int
+    router_name: str
+    revision: int
+    status: str
+    online: bool | None = None
+    causation: Envelope | None = None
+
+
+# What recording a result may change on a service row.
+_RESULT_FIELDS = [
+    "applied_revision",
+    "last_result",
+    "last_result_message",
+    "last_result_at",
+    "online",
+    "last_seen_at",
+    "status",
+    "updated_at",
+]
+
+
+def service_commands_applied(results: Sequence[AppliedResult], *, now: datetime) -> list[Service]:
+    """Records that the routers applied these revisions, a handful of queries for them all.
+
+    A result older than the revision already recorded, or from a router the subscription
+    has moved away from, changes nothing. Publishes ``network.service.changed`` (applied)
+    where the latest desired state is now in place. Returns the services updated; a result
+    for a subscription unknown here is logged and skipped. At most one result per
+    subscription (raises ValueError otherwise): the consumer splits a burst into such runs.
     """
+    by_subscription = {result.subscription_id: result for result in results}
+    if len(by_subscription) != len(results):
+        raise ValueError("service_commands_applied takes at most one result per subscription")
     with transaction.atomic(using=DB):
-        # One UPDATE: this path needs nothing back from the command row.
-        if _is_uuid(command_id):
-            ServiceCommand.objects.filter(command_id=command_id).update(
+        # One UPDATE: this path needs nothing back from the command rows.
+        command_ids = [result.command_id for result in results if _is_uuid(result.command_id)]
+        if command_ids:
+            ServiceCommand.objects.filter(command_id__in=command_ids).update(
                 result=CommandResult.APPLIED, result_at=now, error=""
             )
-        _router_seen(router_name, now)
-        service = _locked_by_subscription(subscription_id)
-        if service is None:
-            logger.warning("result for unknown subscription %s (command %s)", subscription_id, command_id)
-            return None
-        if revision < service.applied_revision or router_name != service.router.name:
-            # Stale (an older revision, or the router it moved away from): keep what we know.
-            return service
-        newly_applied = revision > service.applied_revision
-        online_changed = online is not None and online != service.online
-        service.applied_revision = revision
-        service.last_result = ResultStatus.OK
-        service.last_result_message = ""
-        service.last_result_at = now
-        if online is not None:
-            service.online = online
-            if online:
-                service.last_seen_at = now
-        current = revision == service.revision
-        if current and status == "active" and service.status == ServiceStatus.PENDING:
-            service.status = ServiceStatus.ACTIVE
-        _save(service)
-        if current and (newly_applied or online_changed):
-            _announce(service, applied=True, causation=causation)
-        return service
+        for router_name in sorted({result.router_name for result in results}):
+            _router_seen(router_name, now)
+        locked = (
+            Service.objects.select_for_update(of=("self",))
+            .select_related("router")
+            .filter(subscription_id__in=by_subscription)
+            .order_by("pk")  # one lock order for every writer: no deadlock between batches
+        )
+        found = {service.subscription_id: service for service in locked}
+        updated: list[Service] = []
+        messages = _Messages()
+        for result in results:
+            service = found.get(result.subscription_id)
+            if service is None:
+                logger.warning(
+                    "result for unknown subscription %s (command %s)",
+                    result.subscription_id,
+                    result.command_id,
+                )
+                continue
+            if _is_stale(service, result):
+                continue
+            if _record_applied(service, result, now=now):
+                messages.announce(service, applied=True, causation=result.causation)
+            updated.append(service)
+        if updated:
+            Service.objects.bulk_update(updated, _RESULT_FIELDS)
+        messages.save()
+        return updated
+
+
+def _is_stale(service: Service, result: AppliedResult) -> bool:
+    """An older revision than the one recorded, or from the router the service moved away
+    from: what we know stays."""
+    return result.revision < service.applied_revision or result.router_name != service.router.name
+
+
+def _record_applied(service: Service, result: AppliedResult, *, now: datetime) -> bool:
+    """Sets a result that is not stale on ``service`` (in memory); True when the portal
+    should hear of it."""
+    newly_applied = result.revision > service.applied_revision
+    online_changed = result.online is not None and result.online != service.online
+    service.applied_revision = result.revision
+    service.last_result = ResultStatus.OK
+    service.last_result_message = ""
+    service.last_result_at = now
+    if result.online is not None:
+        service.online = result.online
+        if result.online:
+            service.last_seen_at = now
+    current = result.revision == service.revision
+    if current and result.status == "active" and service.status == ServiceStatus.PENDING:
+        service.status = ServiceStatus.ACTIVE
+    service.updated_at = timezone.now()
+    return current and (newly_applied or online_changed)
 
 
 def service_command_failed(
@@ -584,59 +657,113 @@ def service_command_failed(
         service.last_result_at = now
         _save(service)
         if revision is None or revision == service.revision:
-            _announce(service, applied=False, error=error, causation=causation)
+            _Messages().announce(service, applied=False, error=error, causation=causation).save()
         return service
 
 
 # --- a client's services at once (billing) -----------------------------------------------------------
 
 
-def client_services_suspend(
-    *,
-    client_id: int,
-    reason: str,
-    now: datetime,
-    subscription_ids: list[int] | None = None,
-    causation: Envelope | None = None,
+@dataclass(frozen=True)
+class ClientServices:
+    """Which services of a client a billing message is about (all when ``subscription_ids``
+    is None), and the message, as the cause of what follows."""
+
+    client_id: int
+    subscription_ids: list[int] | None = None
+    causation: Envelope | None = None
+
+
+def clients_services_suspend(
+    requests: Sequence[ClientServices], *, reason: str, now: datetime
 ) -> list[Service]:
-    """Suspends the client's live services (only ``subscription_ids`` when given); returns
-    the ones that changed.
+    """Suspends the live services of these clients for ``reason``; returns the ones that changed.
+
+    Set-based for an overdue run (one locking SELECT, one UPDATE and one INSERT per table for
+    the lot); each service gets exactly what ``service_suspend`` would give it: the next
+    revision, its kick command and a ``network.service.changed``. An already suspended
+    service is left as it is. At most one request per client (raises ValueError otherwise).
     """
     _ensure_suspension_reason(reason)
-    changed = []
-    # No savepoint of its own when a caller's transaction is open (the consumer's inbox has
-    # one per message): an error here rolls that back anyway, and it saves two statements.
-    with transaction.atomic(using=DB, savepoint=False):
-        # Locked by the query that finds them (re-checked by PostgreSQL after waiting for a
-        # concurrent writer), instead of one more locking SELECT and savepoint per service: the
-        # overdue run's hot path.
-        for service in (
-            _client_services(client_id, subscription_ids)
-            .exclude(status__in=[ServiceStatus.TERMINATED, ServiceStatus.SUSPENDED])
-            .select_for_update(of=("self",))
-        ):
-            changed.append(_suspend_locked(service, reason=reason, now=now, causation=causation))
-    return changed
+    return _clients_services_move(
+        requests,
+        live=~Q(status__in=[ServiceStatus.TERMINATED, ServiceStatus.SUSPENDED]),
+        status=ServiceStatus.SUSPENDED,
+        reason=reason,
+        kind=CommandKind.SUSPEND,
+        # Kick the live sessions so the suspension bites at once.
+        kick=True,
+        now=now,
+    )
 
 
-def client_services_reactivate(
-    *,
-    client_id: int,
-    reason: str,
-    now: datetime,
-    subscription_ids: list[int] | None = None,
-    causation: Envelope | None = None,
+def clients_services_reactivate(
+    requests: Sequence[ClientServices], *, reason: str, now: datetime
 ) -> list[Service]:
-    """Reactivates the client's services suspended for ``reason`` only (a manual suspension
-    stays); returns the ones that changed.
+    """Reactivates these clients' services suspended for ``reason`` only (a manual suspension
+    stays); returns the ones that changed. Set-based like :func:`clients_services_suspend`.
     """
-    changed = []
-    with transaction.atomic(using=DB):
-        for service in _client_services(client_id, subscription_ids).filter(
-            status=ServiceStatus.SUSPENDED, suspension_reason=reason
-        ):
-            changed.append(service_reactivate(service=service, now=now, causation=causation))
-    return changed
+    return _clients_services_move(
+        requests,
+        live=Q(status=ServiceStatus.SUSPENDED, suspension_reason=reason),
+        status=ServiceStatus.ACTIVE,
+        reason="",
+        kind=CommandKind.REACTIVATE,
+        kick=False,
+        now=now,
+    )
+
+
+def _clients_services_move(
+    requests: Sequence[ClientServices],
+    *,
+    live: Q,
+    status: str,
+    reason: str,
+    kind: str,
+    kick: bool,
+    now: datetime,
+) -> list[Service]:
+    """Moves the requested services matching ``live`` to ``status``/``reason``, each at its
+    next revision with its command and its event."""
+    wanted = {request.client_id: request for request in requests}
+    if len(wanted) != len(requests):
+        raise ValueError("one request per client")
+    # No savepoint of its own when a caller's transaction is open (the consumer's inbox has
+    # one per message): an error here rolls that back anyway.
+    with transaction.atomic(using=DB, savepoint=False):
+        # Locked by the query that finds them (PostgreSQL re-checks ``live`` after waiting for
+        # a concurrent writer), in one order for every writer.
+        found = (
+            Service.objects.select_related("router")
+            .filter(live, client_id__in=wanted)
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        moving = [
+            service
+            for service in found
+            if wanted[service.client_id].subscription_ids is None
+            or service.subscription_id in (wanted[service.client_id].subscription_ids or ())
+        ]
+        if not moving:
+            return []
+        stamp = timezone.now()
+        # The rows are locked: each revision below is the stored one plus one.
+        Service.objects.filter(pk__in=[service.pk for service in moving]).update(
+            status=status, suspension_reason=reason, revision=F("revision") + 1, updated_at=stamp
+        )
+        messages = _Messages()
+        for service in moving:
+            service.status = status
+            service.suspension_reason = reason
+            service.revision += 1
+            service.updated_at = stamp
+            causation = wanted[service.client_id].causation
+            messages.desired(service, kind=kind, now=now, kick=kick, causation=causation)
+            messages.announce(service, applied=False, causation=causation)
+        messages.save()
+    return moving
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -745,38 +872,62 @@ def _save(service: Service) -> None:
         ) from exc
 
 
-def _send_desired(
-    service: Service,
-    *,
-    kind: str,
-    now: datetime,
-    router_name: str | None = None,
-    status: str | None = None,
-    kick: bool = False,
-    causation: Envelope | None = None,
-) -> ServiceCommand:
-    envelope = desired_state_envelope(
-        service, router_name=router_name, status=status, kick=kick, causation=causation
-    )
-    key = envelope.data["router"]
-    outbox_put(using=DB, topic=catalog.NETWORK_COMMANDS, key=key, envelope=envelope)
-    return ServiceCommand.objects.create(
-        command_id=envelope.id,
-        service=service,
-        revision=service.revision,
-        kind=kind,
-        router_name=key,
-        status=envelope.data["status"],
-        kick=kick,
-        created_at=now,
-    )
+class _Messages:
+    """The commands and events of a change, written with one INSERT per table on ``save``.
 
+    Outbox rows keep the order they were added in (the relay publishes in that order).
+    """
 
-def _announce(
-    service: Service, *, applied: bool, error: str | None = None, causation: Envelope | None = None
-) -> None:
-    envelope = service_changed_envelope(service, applied=applied, error=error, causation=causation)
-    outbox_put(using=DB, topic=catalog.NETWORK_EVENTS, key=str(service.subscription_id), envelope=envelope)
+    def __init__(self) -> None:
+        self.outbox: list[tuple[str, str | None, Envelope]] = []
+        self.commands: list[ServiceCommand] = []
+
+    def desired(
+        self,
+        service: Service,
+        *,
+        kind: str,
+        now: datetime,
+        router_name: str | None = None,
+        status: str | None = None,
+        kick: bool = False,
+        causation: Envelope | None = None,
+    ) -> _Messages:
+        """Adds the ``network.service.desired`` command of ``service``'s current revision,
+        keyed by its router, and its row in the command history."""
+        envelope = desired_state_envelope(
+            service, router_name=router_name, status=status, kick=kick, causation=causation
+        )
+        key = envelope.data["router"]
+        self.outbox.append((catalog.NETWORK_COMMANDS, key, envelope))
+        self.commands.append(
+            ServiceCommand(
+                command_id=envelope.id,
+                service=service,
+                revision=service.revision,
+                kind=kind,
+                router_name=key,
+                status=envelope.data["status"],
+                kick=kick,
+                created_at=now,
+            )
+        )
+        return self
+
+    def announce(
+        self, service: Service, *, applied: bool, error: str | None = None, causation: Envelope | None = None
+    ) -> _Messages:
+        """Adds a ``network.service.changed`` for the portal, keyed by subscription."""
+        envelope = service_changed_envelope(service, applied=applied, error=error, causation=causation)
+        self.outbox.append((catalog.NETWORK_EVENTS, str(service.subscription_id), envelope))
+        return self
+
+    def save(self) -> None:
+        if self.outbox:
+            outbox_put_many(using=DB, messages=self.outbox)
+        if self.commands:
+            ServiceCommand.objects.bulk_create(self.commands)
+        self.outbox, self.commands = [], []
 
 
 def _is_uuid(value: str) -> bool:

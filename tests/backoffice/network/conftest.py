@@ -94,14 +94,38 @@ def outbox() -> Callable[..., list[dict[str, Any]]]:
     return read
 
 
-@pytest.fixture
-def deliver() -> Callable[[str, Envelope], bool]:
-    """Delivers ``envelope`` to our consumer ``name`` the way the runner does (inbox + handler)."""
+@pytest.fixture(params=["alone", "in a run"])
+def deliver(request: pytest.FixtureRequest) -> Callable[[str, Envelope], bool]:
+    """Delivers ``envelope`` to our consumer ``name`` the way the runner does (inbox + handler).
+
+    Each test runs twice: as a record applied alone (``inbox.process`` + ``dispatch``) and as
+    a run of one applied together (``inbox.process_many`` + ``dispatch_many``), the runner's
+    two paths, which must give the same result.
+    """
     specs = {spec.name: spec for spec in CONSUMERS}
 
     def run(name: str, envelope: Envelope) -> bool:
         spec = specs[name]
-        return DjangoInbox(spec.using, spec.group_id).process(envelope, spec.dispatch)
+        inbox = DjangoInbox(spec.using, spec.group_id)
+        if request.param == "alone":
+            return inbox.process(envelope, spec.dispatch)
+        with inbox.batch():
+            return inbox.process_many([envelope], spec.dispatch_many) == 1
+
+    return run
+
+
+@pytest.fixture
+def deliver_run() -> Callable[[str, list[Envelope]], int]:
+    """Delivers ``envelopes`` to our consumer ``name`` together, as the runner does with the
+    records of one poll; returns how many were new."""
+    specs = {spec.name: spec for spec in CONSUMERS}
+
+    def run(name: str, envelopes: list[Envelope]) -> int:
+        spec = specs[name]
+        inbox = DjangoInbox(spec.using, spec.group_id)
+        with inbox.batch():
+            return inbox.process_many(envelopes, spec.dispatch_many)
 
     return run
 

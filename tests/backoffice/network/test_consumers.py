@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from backoffice.messaging.catalog import NETWORK_COMMANDS, NETWORK_EVENTS
@@ -237,6 +239,125 @@ def test_staff_suspending_an_overdue_service_keeps_it_down_after_payment(service
 
     service.refresh_from_db()
     assert (service.status, service.suspension_reason) == ("suspended", "manual")
+
+
+def test_an_overdue_run_suspends_every_client_once_each_with_its_kick_and_its_event(
+    service_factory, now, outbox, deliver_run
+):
+    for client_id in (1, 2, 3):
+        service_factory(client_id=client_id, subscription_id=10 * client_id)
+    service_factory(client_id=3, subscription_id=31, status="suspended", suspension_reason="manual")
+    run = [_message("billing.account.overdue", client_id=c) for c in (1, 2, 3)]
+
+    assert deliver_run("network-billing", run) == 3
+    assert deliver_run("network-billing", run) == 0  # redelivered: nothing more
+
+    assert dict(Service.objects.values_list("subscription_id", "status")) == {
+        10: "suspended",
+        20: "suspended",
+        30: "suspended",
+        31: "suspended",
+    }
+    assert Service.objects.get(subscription_id=31).suspension_reason == "manual"  # untouched
+    commands = outbox(topic=NETWORK_COMMANDS)
+    assert [(c["data"]["subscription_id"], c["data"]["revision"], c["data"]["kick"]) for c in commands] == [
+        (10, 2, True),
+        (20, 2, True),
+        (30, 2, True),
+    ]
+    # Each caused by its own client's event, and each in the command history.
+    assert [c["causation_id"] for c in commands] == [e.id for e in run]
+    assert sorted(
+        ServiceCommand.objects.values_list("service__subscription_id", "revision", "kind", "command_id")
+    ) == sorted((c["data"]["subscription_id"], 2, "suspend", uuid.UUID(c["id"])) for c in commands)
+    events = outbox(topic=NETWORK_EVENTS)
+    assert [(e["key"], e["data"]["status"], e["data"]["applied"]) for e in events] == [
+        ("10", "suspended", False),
+        ("20", "suspended", False),
+        ("30", "suspended", False),
+    ]
+
+
+def test_a_run_that_names_a_client_twice_is_applied_in_order(service_factory, now, outbox, deliver_run):
+    service_factory(client_id=1, subscription_id=11)
+    service_factory(client_id=2, subscription_id=21)
+    run = [
+        _message("billing.account.overdue", client_id=1),
+        _message("billing.account.overdue", client_id=2),
+        _message("billing.account.settled", client_id=1),
+        _message("billing.account.overdue", client_id=1),
+        _message("billing.account.settled", client_id=2),
+    ]
+
+    assert deliver_run("network-billing", run) == 5
+
+    commands = [
+        (c["data"]["subscription_id"], c["data"]["revision"], c["data"]["status"])
+        for c in outbox(topic=NETWORK_COMMANDS)
+    ]
+    assert commands == [
+        (11, 2, "suspended"),
+        (21, 2, "suspended"),
+        (11, 3, "active"),
+        (11, 4, "suspended"),
+        (21, 3, "active"),
+    ]
+    assert dict(Service.objects.values_list("subscription_id", "revision")) == {11: 4, 21: 3}
+    assert dict(Service.objects.values_list("subscription_id", "status")) == {11: "suspended", 21: "active"}
+
+
+def test_a_run_of_results_records_each_and_ignores_stale_and_unknown_ones(
+    service_factory, now, outbox, deliver_run
+):
+    fresh = [
+        services.service_suspend(service=service_factory(subscription_id=n), reason="overdue", now=now)
+        for n in (1, 2, 3)
+    ]
+    commands = {c.service.subscription_id: c for c in ServiceCommand.objects.select_related("service")}
+    stale = service_factory(subscription_id=4, revision=5, applied_revision=5)
+    outbox_before = len(outbox(topic=NETWORK_EVENTS))
+    run = [_applied(s, commands[s.subscription_id], status="suspended", online=False) for s in fresh]
+    run.append(
+        _message(
+            "network.command.applied",
+            command_id=str(uuid.uuid4()),
+            subscription_id=4,
+            router=stale.router.name,
+            revision=3,
+            status="active",
+        )
+    )
+    run.append(
+        _message(
+            "network.command.applied",
+            command_id=str(uuid.uuid4()),
+            subscription_id=999,
+            router="torre-x",
+            revision=1,
+            status="active",
+        )
+    )
+    # The same subscription twice (a newer revision's result right behind): a run each.
+    run.append(_applied(fresh[0], commands[1], status="suspended", online=True))
+
+    assert deliver_run("network-results", run) == 6
+
+    rows = {s.subscription_id: s for s in Service.objects.all()}
+    assert [(rows[n].applied_revision, rows[n].online, rows[n].last_result) for n in (1, 2, 3)] == [
+        (2, True, "ok"),
+        (2, False, "ok"),
+        (2, False, "ok"),
+    ]
+    assert (rows[4].applied_revision, rows[4].last_result) == (5, "")  # the stale result changed nothing
+    assert set(ServiceCommand.objects.values_list("result", flat=True)) == {"applied"}
+    applied_events = outbox(topic=NETWORK_EVENTS)[outbox_before:]
+    # One per service whose suspension is now in place, and one more when 1 came online.
+    assert [(e["key"], e["data"]["applied"], e["data"]["online"]) for e in applied_events] == [
+        ("1", True, False),
+        ("2", True, False),
+        ("3", True, False),
+        ("1", True, True),
+    ]
 
 
 # --- clients ---------------------------------------------------------------------------------------
