@@ -148,7 +148,8 @@ def network_chain(name: str, routers: int) -> Iterator[NetworkChain]:
         kafka_port=free_port(),
         routers=[RouterSpec(name=f"r{i + 1}", password=ROUTER_PASSWORD) for i in range(routers)],
         demo_data=False,
-        extra_env={"ENLACE_SERVICES": "network", "ENLACE_LOG_LEVEL": "WARNING"},
+        # DEBUG off as in production: with it on, Django keeps every query in memory.
+        extra_env={"ENLACE_SERVICES": "network", "ENLACE_LOG_LEVEL": "WARNING", "ENLACE_DEBUG": "false"},
     )
     chain = NetworkChain(config)
     print(f"starting the chain (logs in {chain.log_dir}) ...", flush=True)
