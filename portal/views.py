@@ -72,6 +72,25 @@ def _throttled_error(form: Any, exc: Throttled) -> None:
     )
 
 
+def _identity_call(form: Any, call: Callable[[], object]) -> bool:
+    """Runs ``call`` (a request to identity) for ``form``; True when identity accepted it.
+
+    Otherwise what went wrong is on the form: identity's per-field messages, the wait after
+    too many attempts, or that the service is unavailable.
+    """
+    try:
+        call()
+    except ValidationFailed as exc:
+        form_add_identity_errors(form, exc)
+    except Throttled as exc:
+        _throttled_error(form, exc)
+    except IdentityUnavailable:
+        _unavailable_error(form)
+    else:
+        return True
+    return False
+
+
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -136,17 +155,12 @@ def password_forgot(request: HtmxHttpRequest) -> HttpResponse:
     form = ForgotPasswordForm(request.POST if request.method == "POST" else None)
     sent = False
     if form.is_valid():
-        try:
-            identity_client().password_reset_request(
+        sent = _identity_call(
+            form,
+            lambda: identity_client().password_reset_request(
                 email=form.cleaned_data["email"], client_ip=accounts.client_ip(request)
-            )
-            sent = True
-        except Throttled as exc:
-            _throttled_error(form, exc)
-        except ValidationFailed as exc:
-            form_add_identity_errors(form, exc)
-        except IdentityUnavailable:
-            _unavailable_error(form)
+            ),
+        )
     context = {"form": form, "sent": sent}
     return _page(request, "portal/password_forgot.html", "portal/partials/password_forgot_form.html", context)
 
@@ -157,17 +171,12 @@ def password_reset(request: HtmxHttpRequest, token: str) -> HttpResponse:
     form = ResetPasswordForm(request.POST if request.method == "POST" else None)
     done = False
     if form.is_valid():
-        try:
-            identity_client().password_reset_confirm(
+        done = _identity_call(
+            form,
+            lambda: identity_client().password_reset_confirm(
                 token=token, new_password=form.cleaned_data["new_password"]
-            )
-            done = True
-        except ValidationFailed as exc:
-            form_add_identity_errors(form, exc)
-        except Throttled as exc:
-            _throttled_error(form, exc)
-        except IdentityUnavailable:
-            _unavailable_error(form)
+            ),
+        )
     context = {"form": form, "done": done, "token": token}
     return _page(request, "portal/password_reset.html", "portal/partials/password_reset_form.html", context)
 
@@ -179,22 +188,17 @@ def password_change(request: HtmxHttpRequest) -> HttpResponse:
     form = ChangePasswordForm(request.POST if request.method == "POST" else None)
     done = False
     if form.is_valid():
-        try:
-            accounts.with_access_token(
+        done = _identity_call(
+            form,
+            lambda: accounts.with_access_token(
                 request,
                 lambda token: identity_client().password_change(
                     access_token=token,
                     current_password=form.cleaned_data["current_password"],
                     new_password=form.cleaned_data["new_password"],
                 ),
-            )
-            done = True
-        except ValidationFailed as exc:
-            form_add_identity_errors(form, exc)
-        except Throttled as exc:
-            _throttled_error(form, exc)
-        except IdentityUnavailable:
-            _unavailable_error(form)
+            ),
+        )
     context = {"form": form, "done": done}
     return _page(request, "portal/password_change.html", "portal/partials/password_change_form.html", context)
 
@@ -205,20 +209,15 @@ def activation(request: HtmxHttpRequest) -> HttpResponse:
     form = ActivationForm(request.POST if request.method == "POST" else None)
     done = False
     if form.is_valid():
-        try:
-            identity_client().account_activate(
+        done = _identity_call(
+            form,
+            lambda: identity_client().account_activate(
                 email=form.cleaned_data["email"],
                 code=form.cleaned_data["code"],
                 password=form.cleaned_data["new_password"],
                 client_ip=accounts.client_ip(request),
-            )
-            done = True
-        except ValidationFailed as exc:
-            form_add_identity_errors(form, exc)
-        except Throttled as exc:
-            _throttled_error(form, exc)
-        except IdentityUnavailable:
-            _unavailable_error(form)
+            ),
+        )
     context = {"form": form, "done": done}
     return _page(request, "portal/activation.html", "portal/partials/activation_form.html", context)
 
