@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -25,7 +24,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from backoffice.messaging.catalog import dlq_topic
 from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.errors import BrokerUnavailable
-from backoffice.messaging.kafka import Publisher
+from backoffice.messaging.kafka import Publisher, dead_letter_headers, envelope_headers, producer_options
 from netagent.commands import Delivery
 from netagent.config import KafkaConfig
 from netagent.metrics import Metrics
@@ -88,7 +87,10 @@ class KafkaResults:
         try:
             futures = [
                 producer.send(
-                    topic, key=key.encode("utf-8"), value=envelope.to_json(), headers=_headers(envelope)
+                    topic,
+                    key=key.encode("utf-8"),
+                    value=envelope.to_json(),
+                    headers=envelope_headers(envelope),
                 )
                 for envelope, key in results
             ]
@@ -103,22 +105,12 @@ class KafkaResults:
         one request in flight, no idempotence, bounded timeouts)."""
         producer: KafkaProducer | None = getattr(self._local, "producer", None)
         if producer is None:
-            timeout_ms = int(self.timeout * 1000)
-            options: dict[str, Any] = {
-                "bootstrap_servers": self.config.bootstrap,
-                "client_id": f"netagent-results-{socket.gethostname()}",
-                "acks": "all",
-                "retries": 2**31 - 1,
-                "enable_idempotence": False,
-                "max_in_flight_requests_per_connection": 1,
-                "linger_ms": 0,
-                "request_timeout_ms": min(timeout_ms, 30000),
-                "delivery_timeout_ms": timeout_ms,
-                "max_block_ms": timeout_ms,
-                "retry_backoff_ms": 200,
-                "reconnect_backoff_max_ms": 2000,
-                **self.config.client_options(),
-            }
+            options = producer_options(
+                self.config.bootstrap,
+                client_id=f"netagent-results-{socket.gethostname()}",
+                timeout=self.timeout,
+            )
+            options.update(self.config.client_options())
             try:
                 producer = KafkaProducer(**options)
             except KafkaError as exc:
@@ -132,15 +124,14 @@ class KafkaResults:
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """The record, untouched, on ``<topic>.dlq`` with ``dlq-*`` headers; raises BrokerUnavailable."""
-        headers = [(k, v) for k, v in delivery.headers if not k.startswith("dlq-")]
-        headers += [
-            ("dlq-reason", reason.encode("utf-8")),
-            ("dlq-original-topic", delivery.topic.encode("utf-8")),
-            ("dlq-original-partition", str(delivery.partition).encode()),
-            ("dlq-original-offset", str(delivery.offset).encode()),
-            ("dlq-consumer-group", self.config.group_id.encode("utf-8")),
-            ("dlq-failed-at", datetime.now(UTC).isoformat(timespec="milliseconds").encode()),
-        ]
+        headers = dead_letter_headers(
+            delivery.headers,
+            reason=reason,
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+            group_id=self.config.group_id,
+        )
         self.publisher.publish_raw(dlq_topic(delivery.topic), delivery.key, delivery.value, headers)
 
     def close(self) -> None:
@@ -151,15 +142,6 @@ class KafkaResults:
             publisher.close()
         for producer in producers:
             producer.close(timeout=self.timeout)
-
-
-def _headers(envelope: Envelope) -> list[tuple[str, bytes]]:
-    # The headers Publisher.publish sets, so consumers see the same records either way.
-    return [
-        ("content-type", b"application/json"),
-        ("message-type", envelope.type.encode("utf-8")),
-        ("message-id", envelope.id.encode("utf-8")),
-    ]
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -44,6 +44,57 @@ def _key_bytes(key: str | bytes | None) -> bytes | None:
     return key if isinstance(key, bytes) else key.encode("utf-8")
 
 
+def envelope_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
+    """The headers of a published envelope: consumers may route on them without parsing."""
+    return [
+        ("content-type", b"application/json"),
+        ("message-type", envelope.type.encode("utf-8")),
+        ("message-id", envelope.id.encode("utf-8")),
+    ]
+
+
+def dead_letter_headers(
+    headers: Headers, *, reason: str, topic: str, partition: int, offset: int, group_id: str
+) -> list[tuple[str, bytes]]:
+    """A refused record's own headers (any earlier ``dlq-*`` dropped) plus why, where from
+    and when it was refused."""
+    return [
+        *((k, v) for k, v in headers if not k.startswith("dlq-")),
+        ("dlq-reason", reason.encode("utf-8")),
+        ("dlq-original-topic", topic.encode("utf-8")),
+        ("dlq-original-partition", str(partition).encode()),
+        ("dlq-original-offset", str(offset).encode()),
+        ("dlq-consumer-group", group_id.encode("utf-8")),
+        ("dlq-failed-at", datetime.now(UTC).isoformat(timespec="milliseconds").encode()),
+    ]
+
+
+def producer_options(bootstrap: str, *, client_id: str, timeout: float) -> dict[str, Any]:
+    """KafkaProducer options for acknowledged, ordered publishing within ``timeout`` seconds.
+
+    acks=all; one request in flight per connection keeps the order per key without
+    idempotence (off on purpose: Tansu forgets producer ids when it restarts and the client
+    then fails every send until it is recreated; the consumers' inbox absorbs a duplicate).
+    The producer gives up on a record by itself within ``timeout``, so a record reported as
+    not sent is not sent later behind the caller's back.
+    """
+    timeout_ms = int(timeout * 1000)
+    return {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "acks": "all",
+        "retries": 2**31 - 1,
+        "enable_idempotence": False,
+        "max_in_flight_requests_per_connection": 1,
+        "linger_ms": 0,
+        "request_timeout_ms": min(timeout_ms, 30000),
+        "delivery_timeout_ms": timeout_ms,
+        "max_block_ms": timeout_ms,
+        "retry_backoff_ms": 200,
+        "reconnect_backoff_max_ms": 2000,
+    }
+
+
 class Publisher:
     """Publishes to Kafka and waits for the acknowledgement of every in-sync replica.
 
@@ -64,23 +115,9 @@ class Publisher:
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
-            timeout_ms = int(self.timeout * 1000)
-            options: dict[str, Any] = {
-                "bootstrap_servers": self.bootstrap,
-                "client_id": f"enlace-publisher-{socket.gethostname()}",
-                "acks": "all",
-                "retries": 2**31 - 1,
-                "enable_idempotence": False,
-                "max_in_flight_requests_per_connection": 1,
-                "linger_ms": 0,
-                # The producer gives up on a record by itself within the publish timeout, so a
-                # record we reported as not sent is not sent later behind the caller's back.
-                "request_timeout_ms": min(timeout_ms, 30000),
-                "delivery_timeout_ms": timeout_ms,
-                "max_block_ms": timeout_ms,
-                "retry_backoff_ms": 200,
-                "reconnect_backoff_max_ms": 2000,
-            }
+            options = producer_options(
+                self.bootstrap, client_id=f"enlace-publisher-{socket.gethostname()}", timeout=self.timeout
+            )
             options.update(self._options)
             try:
                 self._producer = KafkaProducer(**options)
@@ -93,12 +130,7 @@ class Publisher:
 
         Raises BrokerUnavailable when the broker does not acknowledge within the timeout.
         """
-        headers = [
-            ("content-type", b"application/json"),
-            ("message-type", envelope.type.encode("utf-8")),
-            ("message-id", envelope.id.encode("utf-8")),
-        ]
-        self.publish_raw(topic, key, envelope.to_json(), headers)
+        self.publish_raw(topic, key, envelope.to_json(), envelope_headers(envelope))
 
     def publish_raw(self, topic: str, key: str | bytes | None, value: bytes, headers: Headers = ()) -> None:
         """Publishes bytes as they are (the DLQ keeps a refused record untouched).
@@ -138,14 +170,14 @@ class Publisher:
             futures = []
             send_error: BrokerUnavailable | None = None
             for topic, key, envelope in messages:
-                headers = [
-                    ("content-type", b"application/json"),
-                    ("message-type", envelope.type.encode("utf-8")),
-                    ("message-id", envelope.id.encode("utf-8")),
-                ]
                 try:
                     futures.append(
-                        producer.send(topic, key=_key_bytes(key), value=envelope.to_json(), headers=headers)
+                        producer.send(
+                            topic,
+                            key=_key_bytes(key),
+                            value=envelope.to_json(),
+                            headers=envelope_headers(envelope),
+                        )
                     )
                 except KafkaError as exc:
                     # send() blocks up to max_block_ms for metadata: the broker is away, so
@@ -581,15 +613,14 @@ class ConsumerRunner:
         return False  # pragma: no cover - the loop always returns
 
     def _dead_letter(self, record: ConsumerRecord, reason: str) -> bool:
-        headers = [(k, v) for k, v in (record.headers or []) if not k.startswith("dlq-")]
-        headers += [
-            ("dlq-reason", reason.encode("utf-8")),
-            ("dlq-original-topic", record.topic.encode("utf-8")),
-            ("dlq-original-partition", str(record.partition).encode()),
-            ("dlq-original-offset", str(record.offset).encode()),
-            ("dlq-consumer-group", self.group_id.encode("utf-8")),
-            ("dlq-failed-at", datetime.now(UTC).isoformat(timespec="milliseconds").encode()),
-        ]
+        headers = dead_letter_headers(
+            record.headers or [],
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            group_id=self.group_id,
+        )
         try:
             self.publisher.publish_raw(dlq_topic(record.topic), record.key, record.value or b"", headers)
         except BrokerUnavailable as exc:
