@@ -563,8 +563,6 @@ def service_commands_applied(results: Sequence[AppliedResult], *, now: datetime)
             ServiceCommand.objects.filter(command_id__in=command_ids).update(
                 result=CommandResult.APPLIED, result_at=now, error=""
             )
-        for router_name in sorted({result.router_name for result in results}):
-            _router_seen(router_name, now)
         locked = (
             Service.objects.select_for_update(of=("self",))
             .select_related("router")
@@ -572,6 +570,9 @@ def service_commands_applied(results: Sequence[AppliedResult], *, now: datetime)
             .order_by("pk")  # one lock order for every writer: no deadlock between batches
         )
         found = {service.subscription_id: service for service in locked}
+        # Routers after services, the order a move to another router takes its locks in.
+        for router_name in sorted({result.router_name for result in results}):
+            _router_seen(router_name, now)
         updated: list[Service] = []
         messages = _Messages()
         for result in results:
