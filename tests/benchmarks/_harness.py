@@ -31,23 +31,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from netagent.emulator import RouterEmulator  # noqa: E402
-from scripts.devstack import NETWORK_CONSUMERS, PYTHON, RouterSpec, Stack, StackConfig, free_port  # noqa: E402
+from scripts.devstack import (  # noqa: E402
+    NETWORK_CONSUMERS,
+    PYTHON,
+    RouterSpec,
+    Stack,
+    StackConfig,
+    drop_databases,
+    free_port,
+)
 
 SUSPENSION_LIST = "morosos"
 ROUTER_PASSWORD = "bench"
-
-
-def drop_databases(prefix: str) -> None:
-    """Drops every PostgreSQL database named ``prefix*`` (a benchmark's leftovers)."""
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    connection.close()
 
 
 @dataclass
