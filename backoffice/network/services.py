@@ -248,12 +248,7 @@ def service_create(
             revision=1,
         )
         _save_new(service)
-        (
-            _Messages()
-            .desired(service, kind=CommandKind.PROVISION, now=now, causation=causation)
-            .announce(service, applied=False, causation=causation)
-            .save()
-        )
+        _Messages().moved(service, kind=CommandKind.PROVISION, now=now, causation=causation).save()
         return service
 
 
@@ -352,6 +347,26 @@ def service_update(
         return service
 
 
+def _move(
+    service: Service,
+    *,
+    status: str,
+    reason: str,
+    kind: str,
+    now: datetime,
+    kick: bool = False,
+    causation: Envelope | None = None,
+) -> Service:
+    """Moves a service locked in the current transaction to ``status``/``reason`` at its next
+    revision, with its command and its event."""
+    service.status = status
+    service.suspension_reason = reason
+    service.revision += 1
+    _save(service)
+    _Messages().moved(service, kind=kind, now=now, kick=kick, causation=causation).save()
+    return service
+
+
 def service_suspend(
     *, service: Service, reason: str, now: datetime, causation: Envelope | None = None
 ) -> Service:
@@ -388,18 +403,16 @@ def _suspend_locked(service: Service, *, reason: str, now: datetime, causation: 
             _save(service)
             _Messages().announce(service, applied=service.in_sync, causation=causation).save()
         return service
-    service.status = ServiceStatus.SUSPENDED
-    service.suspension_reason = reason
-    service.revision += 1
-    _save(service)
     # Kick the live session so the suspension bites at once.
-    (
-        _Messages()
-        .desired(service, kind=CommandKind.SUSPEND, now=now, kick=True, causation=causation)
-        .announce(service, applied=False, causation=causation)
-        .save()
+    return _move(
+        service,
+        status=ServiceStatus.SUSPENDED,
+        reason=reason,
+        kind=CommandKind.SUSPEND,
+        now=now,
+        kick=True,
+        causation=causation,
     )
-    return service
 
 
 def service_reactivate(*, service: Service, now: datetime, causation: Envelope | None = None) -> Service:
@@ -417,17 +430,14 @@ def service_reactivate(*, service: Service, now: datetime, causation: Envelope |
             )
         if service.status != ServiceStatus.SUSPENDED:
             return service
-        service.status = ServiceStatus.ACTIVE
-        service.suspension_reason = ""
-        service.revision += 1
-        _save(service)
-        (
-            _Messages()
-            .desired(service, kind=CommandKind.REACTIVATE, now=now, causation=causation)
-            .announce(service, applied=False, causation=causation)
-            .save()
+        return _move(
+            service,
+            status=ServiceStatus.ACTIVE,
+            reason="",
+            kind=CommandKind.REACTIVATE,
+            now=now,
+            causation=causation,
         )
-        return service
 
 
 def service_terminate(*, service: Service, now: datetime, causation: Envelope | None = None) -> Service:
@@ -436,17 +446,15 @@ def service_terminate(*, service: Service, now: datetime, causation: Envelope | 
         service = _lock(service)
         if service.status == ServiceStatus.TERMINATED:
             return service
-        service.status = ServiceStatus.TERMINATED
-        service.suspension_reason = ""
-        service.revision += 1
-        _save(service)
-        (
-            _Messages()
-            .desired(service, kind=CommandKind.TERMINATE, now=now, kick=True, causation=causation)
-            .announce(service, applied=False, causation=causation)
-            .save()
+        return _move(
+            service,
+            status=ServiceStatus.TERMINATED,
+            reason="",
+            kind=CommandKind.TERMINATE,
+            now=now,
+            kick=True,
+            causation=causation,
         )
-        return service
 
 
 def service_diagnose(*, service: Service, requested_by: str, now: datetime) -> Diagnosis:
@@ -760,9 +768,9 @@ def _clients_services_move(
             service.suspension_reason = reason
             service.revision += 1
             service.updated_at = stamp
-            causation = wanted[service.client_id].causation
-            messages.desired(service, kind=kind, now=now, kick=kick, causation=causation)
-            messages.announce(service, applied=False, causation=causation)
+            messages.moved(
+                service, kind=kind, now=now, kick=kick, causation=wanted[service.client_id].causation
+            )
         messages.save()
     return moving
 
@@ -922,6 +930,20 @@ class _Messages:
         envelope = service_changed_envelope(service, applied=applied, error=error, causation=causation)
         self.outbox.append((catalog.NETWORK_EVENTS, str(service.subscription_id), envelope))
         return self
+
+    def moved(
+        self,
+        service: Service,
+        *,
+        kind: str,
+        now: datetime,
+        kick: bool = False,
+        causation: Envelope | None = None,
+    ) -> _Messages:
+        """A status change: its desired-state command and the portal's (not yet applied) event."""
+        return self.desired(service, kind=kind, now=now, kick=kick, causation=causation).announce(
+            service, applied=False, causation=causation
+        )
 
     def save(self) -> None:
         if self.outbox:
