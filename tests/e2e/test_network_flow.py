@@ -21,10 +21,11 @@ from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.kafka import Publisher
 from netagent.emulator import ApiClient
 from scripts.devstack import DEMO_PASSWORD, RouterSpec, Stack
+from tests.fixtures.isolation import pg_prefix, redis_url
 from tests.fixtures.stack import fresh_stack
 
-PG_PREFIX = "enlace_netflow_e2e_"
-REDIS_URL = "redis://127.0.0.1:6379/8"
+PG_PREFIX = pg_prefix("enlace_netflow_e2e_")
+REDIS_URL = redis_url(8)
 ROUTER_PASSWORD = "enlace-demo"
 SUBSCRIPTION = 1001  # demo subscriber 1 (client 1), provisioned on r1 by seed_network_demo
 CLIENT = 1

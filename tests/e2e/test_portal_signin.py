@@ -13,12 +13,13 @@ from collections.abc import Iterator
 import pytest
 
 from scripts.devstack import DEMO_PASSWORD, Stack
+from tests.fixtures.isolation import pg_prefix, redis_url
 from tests.fixtures.stack import fresh_stack
 
 pytestmark = pytest.mark.browser
 
-PG_PREFIX = "enlace_ptle2e_"
-REDIS_URL = "redis://127.0.0.1:6379/4"
+PG_PREFIX = pg_prefix("enlace_ptle2e_")
+REDIS_URL = redis_url(4)
 SUBSCRIBER = "subscriber@enlace.demo"
 NEW_PASSWORD = "Clave-Nueva-Portal-2026"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

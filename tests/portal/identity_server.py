@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.isolation import pg_prefix, redis_url
 from tests.fixtures.kafka import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_PREFIX = "enlace_ptltest_"
+PG_PREFIX = pg_prefix("enlace_ptltest_")
 ALIASES = ("default", "clients", "billing", "network", "support")
 SERVICES = ("identity", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
@@ -65,7 +66,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityServer]:
     import redis
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/4").flushdb()  # throttles left by earlier runs
+    redis.Redis.from_url(redis_url(4)).flushdb()  # throttles left by earlier runs
     _create_databases()
     var_dir = tmp_path_factory.mktemp("identity-var")
     env = {
@@ -73,7 +74,7 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
         "ENLACE_DB_ENGINE": "postgres",
         "ENLACE_PG_DB_PREFIX": PG_PREFIX,
-        "ENLACE_REDIS_URL": "redis://127.0.0.1:6379/4",
+        "ENLACE_REDIS_URL": redis_url(4),
         "ENLACE_VAR_DIR": str(var_dir),
         "PYTHONPATH": str(ROOT),
     }
