@@ -180,8 +180,9 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     # RFC 9700 (OAuth 2.0 Security BCP): every django-oauth-toolkit gate on. No implicit or
     # password grant, S256 PKCE only (identity's validator also refuses "plain" up front), no
-    # access token in a query string, tokens stored as SHA-256 only; the config gates make
-    # `check --deploy` fail on a non-compliant refresh, redirect URI or PKCE setting.
+    # access token in a query string, tokens stored as SHA-256 only, "iss" in the authorization
+    # response; the config gates make `check --deploy` fail on a non-compliant refresh, redirect
+    # URI or PKCE setting.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
@@ -191,8 +192,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
-    # Not "iss" in the authorization response (RFC 9207): identity publishes no RFC 8414 metadata
-    # and is the only issuer its apps talk to, so there is no mix-up to detect.
+    # "iss" in the authorization response (RFC 9207): identity's origin (no RFC 8414 document).
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "ALLOW_URI_WILDCARDS": False,
     "ACCESS_TOKEN_EXPIRE_SECONDS": ENLACE_ACCESS_TOKEN_SECONDS,

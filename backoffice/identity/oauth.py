@@ -23,8 +23,8 @@ from django.db.models.signals import post_delete
 from oauth2_provider.models import AbstractAccessToken, get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2 import (
-    AuthorizationEndpoint,
     AuthorizationCodeGrant,
+    AuthorizationEndpoint,
     BearerToken,
     ClientCredentialsGrant,
     IntrospectEndpoint,
@@ -62,7 +62,9 @@ class EnlaceOAuth2Server(
         self.auth_grant = AuthorizationCodeGrant(request_validator)
         self.credentials_grant = ClientCredentialsGrant(request_validator)
         self.refresh_grant = RefreshTokenGrant(request_validator)
-        self.bearer = BearerToken(request_validator, token_generator, token_expires_in, refresh_token_generator)
+        self.bearer = BearerToken(
+            request_validator, token_generator, token_expires_in, refresh_token_generator
+        )
         AuthorizationEndpoint.__init__(
             self,
             default_response_type="code",
@@ -159,7 +161,9 @@ class ScopedOAuth2Validator(OAuth2Validator):
             )
         return bool(super().is_pkce_required(client_id, request))
 
-    def save_authorization_code(self, client_id: str, code: Any, request: Any, *args: Any, **kwargs: Any) -> None:
+    def save_authorization_code(
+        self, client_id: str, code: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
         """Saves the code with the consented scopes the user's own roles allow, silently dropping
         the rest: a subscriber who consents an app asking ``network.write`` cannot give it."""
         request.scopes = narrow_to_roles(request.scopes or [], request.user.roles)

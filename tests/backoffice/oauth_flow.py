@@ -111,7 +111,9 @@ def service_create(*, subscription_id: int, client_id: int) -> Any:
     """An active internet service of ``client_id`` on a router, as the network database holds it."""
     from backoffice.network.models import Router, Service, ServiceStatus
 
-    router, _ = Router.objects.get_or_create(name="torre-norte", defaults={"host": "10.0.0.1", "username": "enlace"})
+    router, _ = Router.objects.get_or_create(
+        name="torre-norte", defaults={"host": "10.0.0.1", "username": "enlace"}
+    )
     return Service.objects.create(
         subscription_id=subscription_id,
         client_id=client_id,

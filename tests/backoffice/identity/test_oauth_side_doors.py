@@ -194,7 +194,10 @@ def _reset_password(user: Any) -> None:
     """Alice's way back in when she forgot her password: the e-mailed link, then a new password."""
     api = APIClient()
     with TestCase.captureOnCommitCallbacks(execute=True):
-        assert api.post("/api/identity/v1/password/reset", {"email": user.email}, format="json").status_code == 202
+        assert (
+            api.post("/api/identity/v1/password/reset", {"email": user.email}, format="json").status_code
+            == 202
+        )
     match = re.search(r"/password/reset/([^/\s]+)/", mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
     confirmed = api.post(
