@@ -25,6 +25,13 @@ if PRODUCTION:
 else:
     SECRET_KEY = env_str("ENLACE_SECRET_KEY", "enlace-development-only-not-a-secret")
 
+# Seals the routers' API passwords in the network database (backoffice/network/secrets.py).
+ENLACE_ROUTER_SECRET_KEY = (
+    env_str("ENLACE_ROUTER_SECRET_KEY", required=True)
+    if PRODUCTION
+    else env_str("ENLACE_ROUTER_SECRET_KEY", f"router-passwords:{SECRET_KEY}")
+)
+
 ALLOWED_HOSTS = env_list("ENLACE_ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ConfigError("ENLACE_ALLOWED_HOSTS must list the host names in production")
