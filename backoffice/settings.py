@@ -25,6 +25,13 @@ if PRODUCTION:
 else:
     SECRET_KEY = env_str("ENLACE_SECRET_KEY", "enlace-development-only-not-a-secret")
 
+# Seals the routers' API passwords in the network database (backoffice/network/secrets.py).
+ENLACE_ROUTER_SECRET_KEY = (
+    env_str("ENLACE_ROUTER_SECRET_KEY", required=True)
+    if PRODUCTION
+    else env_str("ENLACE_ROUTER_SECRET_KEY", f"router-passwords:{SECRET_KEY}")
+)
+
 ALLOWED_HOSTS = env_list("ENLACE_ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ConfigError("ENLACE_ALLOWED_HOSTS must list the host names in production")
@@ -142,6 +149,8 @@ KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9
 KAFKA_CLIENT_OPTIONS: dict[str, object] = {}
 if env_optional("ENLACE_KAFKA_SECURITY_PROTOCOL"):
     KAFKA_CLIENT_OPTIONS["security_protocol"] = env_str("ENLACE_KAFKA_SECURITY_PROTOCOL")
+if env_optional("ENLACE_KAFKA_SSL_CAFILE"):
+    KAFKA_CLIENT_OPTIONS["ssl_cafile"] = env_str("ENLACE_KAFKA_SSL_CAFILE")
 if env_optional("ENLACE_KAFKA_SASL_MECHANISM"):
     KAFKA_CLIENT_OPTIONS["sasl_mechanism"] = env_str("ENLACE_KAFKA_SASL_MECHANISM")
     KAFKA_CLIENT_OPTIONS["sasl_plain_username"] = env_str("ENLACE_KAFKA_SASL_USERNAME")
