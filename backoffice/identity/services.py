@@ -271,7 +271,9 @@ def admin_sign_in(*, email: str, password: str, meta: RequestMeta, now: datetime
     return user
 
 
-def sign_in_unlock(*, email: str | None = None, ip: str | None = None, by: str, meta: RequestMeta | None = None) -> bool:
+def sign_in_unlock(
+    *, email: str | None = None, ip: str | None = None, by: str, meta: RequestMeta | None = None
+) -> bool:
     """Lifts the sign-in lockout of an account (``email``) and/or an address (``ip``) before
     its window ends, and audits who did it (``by``). Returns whether a lock was in force."""
     email = _normalize_email(email) if email else None

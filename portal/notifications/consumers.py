@@ -93,7 +93,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         """None while identity accepts this socket's session, else the code to close with."""
         client = self.scope.get("client") or (None,)
         try:
-            alive = await database_sync_to_async(session_identity_alive)(self._session_key(), client_ip=client[0])
+            alive = await database_sync_to_async(session_identity_alive)(
+                self._session_key(), client_ip=client[0]
+            )
         except IdentityUnavailable:
             logger.warning("identity unavailable: a notification socket cannot confirm its session")
             return CLOSE_TRY_AGAIN_LATER

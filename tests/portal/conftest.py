@@ -81,7 +81,8 @@ class SignedIn:
 
 def _admin_token(identity: IdentityServer) -> str:
     response = httpx.post(
-        f"{identity.url}/api/identity/v1/token", json={"email": "admin@enlace.demo", "password": DEMO_PASSWORD}
+        f"{identity.url}/api/identity/v1/token",
+        json={"email": "admin@enlace.demo", "password": DEMO_PASSWORD},
     )
     response.raise_for_status()
     return str(response.json()["access_token"])

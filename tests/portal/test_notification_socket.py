@@ -110,12 +110,16 @@ async def test_a_push_to_alice_reaches_her_socket_in_her_language_and_not_bobs(
         await bob_socket.disconnect()
 
 
-async def test_a_push_renders_in_english_for_a_browser_that_chose_english(sign_in: SignIn, alice: str) -> None:
+async def test_a_push_renders_in_english_for_a_browser_that_chose_english(
+    sign_in: SignIn, alice: str
+) -> None:
     session = await _signed_in(sign_in, alice)
     socket = await _socket(session_key=session.session_key, language="en")
     assert (await socket.connect())[0]
     try:
-        await get_channel_layer().group_send(user_group(session.user["id"]), _password_changed_push(session.user))
+        await get_channel_layer().group_send(
+            user_group(session.user["id"]), _password_changed_push(session.user)
+        )
         assert "Your password was changed" in await socket.receive_from(timeout=2)
     finally:
         await socket.disconnect()

@@ -150,7 +150,9 @@ def household_fixture(
 ) -> dict[str, SignedIn]:
     """Alice and Hugo (client 1), Bob (client 2) and an agent, each signed in to the portal."""
     return {
-        "alice": sign_in(persona_create(email="alice@example.ec", name="alice", client_id=ALICE["client_id"])),
+        "alice": sign_in(
+            persona_create(email="alice@example.ec", name="alice", client_id=ALICE["client_id"])
+        ),
         "hugo": sign_in(persona_create(email="hugo@example.ec", name="hugo", client_id=ALICE["client_id"])),
         "bob": sign_in(persona_create(email="bob@example.ec", name="bob", client_id=BOB["client_id"])),
         "agent": sign_in("agent@enlace.demo", DEMO_PASSWORD),

@@ -252,7 +252,9 @@ def test_one_address_failing_twenty_times_does_not_lock_out_subscribers_elsewher
     for n in range(20):
         mallory.post(reverse("portal:sign-in"), {"email": f"guess{n}@enlace.demo", "password": "guess"})
     refused = mallory.post(
-        reverse("portal:sign-in"), {"email": SUBSCRIBER, "password": DEMO_PASSWORD}, headers={"HX-Request": "true"}
+        reverse("portal:sign-in"),
+        {"email": SUBSCRIBER, "password": DEMO_PASSWORD},
+        headers={"HX-Request": "true"},
     )
 
     elsewhere = Client(REMOTE_ADDR=_address())
@@ -263,7 +265,9 @@ def test_one_address_failing_twenty_times_does_not_lock_out_subscribers_elsewher
     assert response["Location"] == reverse("portal:dashboard")
 
 
-def test_a_forged_x_forwarded_for_does_not_move_the_browser_to_another_address(identity: IdentityServer) -> None:
+def test_a_forged_x_forwarded_for_does_not_move_the_browser_to_another_address(
+    identity: IdentityServer,
+) -> None:
     # The portal trusts no proxy here (ENLACE_PORTAL_TRUSTED_PROXIES=0): a browser naming a new
     # address on each try is still counted at its own.
     mallory_address = _address()
@@ -273,7 +277,9 @@ def test_a_forged_x_forwarded_for_does_not_move_the_browser_to_another_address(i
         )
 
     response = Client(REMOTE_ADDR=mallory_address, HTTP_X_FORWARDED_FOR="203.0.113.99").post(
-        reverse("portal:sign-in"), {"email": SUBSCRIBER, "password": DEMO_PASSWORD}, headers={"HX-Request": "true"}
+        reverse("portal:sign-in"),
+        {"email": SUBSCRIBER, "password": DEMO_PASSWORD},
+        headers={"HX-Request": "true"},
     )
 
     assert "Demasiados intentos" in response.content.decode()

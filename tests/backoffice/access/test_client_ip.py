@@ -55,5 +55,5 @@ def test_an_ipv4_peer_on_a_dual_stack_socket_is_matched_as_ipv4() -> None:
 
 def test_a_setting_that_is_not_an_address_stops_with_its_name(settings: Any) -> None:
     settings.ENLACE_TRUSTED_PROXIES = ["10.0.0.0/8", "portal.internal"]
-    with pytest.raises(ImproperlyConfigured, match="'portal.internal'"):
+    with pytest.raises(ImproperlyConfigured, match=r"'portal\.internal'"):
         _ip("127.0.0.1")

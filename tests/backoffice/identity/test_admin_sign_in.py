@@ -91,7 +91,9 @@ def test_the_unlock_action_lets_a_locked_out_account_sign_in_at_once(ada: Any, a
 
     assert response.status_code == 200
     token = Client().post(
-        "/api/identity/v1/token", {"email": "alice@example.ec", "password": PASSWORD}, content_type="application/json"
+        "/api/identity/v1/token",
+        {"email": "alice@example.ec", "password": PASSWORD},
+        content_type="application/json",
     )
     assert token.status_code == 200
     unlocked = AuditEvent.objects.get(kind="unlocked")

@@ -110,9 +110,13 @@ def test_password_reset_requests_do_not_count_toward_the_sign_in_lockout(
     api_client: APIClient, alice: Any
 ) -> None:
     for _ in range(5):
-        api_client.post(RESET, {"email": "alice@example.ec"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7")
+        api_client.post(
+            RESET, {"email": "alice@example.ec"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7"
+        )
     for n in range(15):
-        api_client.post(RESET, {"email": f"other{n}@example.ec"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7")
+        api_client.post(
+            RESET, {"email": f"other{n}@example.ec"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7"
+        )
     for _ in range(4):
         _attempt(api_client, "alice@example.ec", "guess")
 
