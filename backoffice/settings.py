@@ -178,8 +178,9 @@ ENLACE_REFRESH_TOKEN_SECONDS = env_int("ENLACE_REFRESH_TOKEN_SECONDS", 14 * 24 *
 ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 ENLACE_JWKS_URL = env_str("ENLACE_JWKS_URL", ENLACE_IDENTITY_URL + "/.well-known/jwks.json")
 ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "http://127.0.0.1:8000")
-# Peers whose X-Forwarded-For identity believes (the portal calls it server-side for the user).
-ENLACE_TRUSTED_PROXIES = env_list("ENLACE_TRUSTED_PROXIES", ["127.0.0.1"])
+# Peers (addresses or CIDR networks) whose X-Forwarded-For identity believes: the portal calls
+# it server-side for the user and forwards the user's address (backoffice/access/client_ip.py).
+ENLACE_TRUSTED_PROXIES = env_list("ENLACE_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 # When identity runs in this process, verify bearer tokens with its key files instead of HTTP.
 ENLACE_VERIFY_WITH_LOCAL_KEYS = env_bool("ENLACE_VERIFY_WITH_LOCAL_KEYS", True)
 
