@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees a view's exception first: a locked SQLite database is a 503, not a 500.
+    "backoffice.database_busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"

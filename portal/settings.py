@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.SessionExpiredMiddleware",
+    # Last, so it sees a view's exception first: a locked SQLite database is a 503, not a 500.
+    "backoffice.database_busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
