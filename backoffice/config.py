@@ -63,8 +63,40 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r} is not a whole number") from exc
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """The value of ``name``, which must be one of ``choices`` (exactly, as written)."""
+    value = env_str(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not allowed: use one of {', '.join(choices)}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None or value == "":
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def sqlite_options(*, timeout_seconds: int) -> dict[str, object]:
+    """Django ``OPTIONS`` for a SQLite file that several processes write at once (embedded mode).
+
+    The API server, the outbox relay and the consumers share each service's file. WAL lets
+    readers run beside the one writer; ``BEGIN IMMEDIATE`` takes the write lock when a
+    transaction starts, so a writer waits for it (up to ``timeout_seconds``) instead of failing
+    at once with "database is locked" when a deferred transaction that read first tries to
+    write after another process committed (SQLite cannot wait in that case: its snapshot is
+    stale). It also makes ``select_for_update`` (a no-op on SQLite) safe: a transaction that
+    reads a row then writes it holds the only write lock from its first read.
+    """
+    return {
+        "transaction_mode": "IMMEDIATE",
+        # sqlite3.connect's busy timeout, set before init_command runs (the WAL switch may wait).
+        "timeout": timeout_seconds,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            # In WAL mode NORMAL loses no committed data on a process crash, only on power loss.
+            "PRAGMA synchronous=NORMAL;"
+            f"PRAGMA busy_timeout={timeout_seconds * 1000}"
+        ),
+    }

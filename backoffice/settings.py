@@ -10,13 +10,23 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.config import ConfigError, env_bool, env_int, env_list, env_optional, env_str
+from backoffice.config import (
+    ConfigError,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+    sqlite_options,
+)
 from backoffice.services import SERVICES, service_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENLACE_VAR_DIR", str(BASE_DIR / "var")))
 
-ENLACE_ENV = env_str("ENLACE_ENV", "development")
+# Anything else (a typo such as "prod") would silently run with development defaults.
+ENLACE_ENV = env_choice("ENLACE_ENV", "development", ("development", "production"))
 PRODUCTION = ENLACE_ENV == "production"
 DEBUG = env_bool("ENLACE_DEBUG", not PRODUCTION)
 
@@ -70,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees a view's exception first: a locked SQLite database is a 503, not a 500.
+    "backoffice.database_busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -94,6 +106,8 @@ TEMPLATES = [
 # --- Databases: one per service -------------------------------------------------------
 DB_ENGINE = env_str("ENLACE_DB_ENGINE", "sqlite")
 _TEST_SUFFIX = env_str("ENLACE_TEST_DB_SUFFIX", "")
+# How long a write waits for another process's write to finish before giving up (then 503).
+SQLITE_TIMEOUT_SECONDS = env_int("ENLACE_SQLITE_TIMEOUT_SECONDS", 20)
 
 
 def _database(service: str) -> dict[str, object]:
@@ -102,7 +116,8 @@ def _database(service: str) -> dict[str, object]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / f"{service}.sqlite3"),
-            "OPTIONS": {"timeout": 20},
+            # Shared by the API server, the relay and the consumers: see sqlite_options.
+            "OPTIONS": sqlite_options(timeout_seconds=SQLITE_TIMEOUT_SECONDS),
         }
     if DB_ENGINE == "postgres":
         prefix = env_str("ENLACE_PG_DB_PREFIX", "enlace_")

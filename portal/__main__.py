@@ -5,10 +5,16 @@ import sys
 
 from django.core.management import execute_from_command_line
 
+from backoffice.config import ConfigError
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ConfigError as exc:
+        # A settings mistake: one line saying what to fix, not a traceback through Django.
+        sys.exit(f"Enlace portal configuration error: {exc}")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backoffice.config import ConfigError, env_bool, env_int, env_list, env_optional, env_str
+from backoffice.config import (
+    ConfigError,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+    sqlite_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENLACE_VAR_DIR", str(BASE_DIR / "var")))
 
-ENLACE_ENV = env_str("ENLACE_ENV", "development")
+# Anything else (a typo such as "prod") would silently run with development defaults.
+ENLACE_ENV = env_choice("ENLACE_ENV", "development", ("development", "production"))
 PRODUCTION = ENLACE_ENV == "production"
 DEBUG = env_bool("ENLACE_DEBUG", not PRODUCTION)
 
@@ -58,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.SessionExpiredMiddleware",
+    # Last, so it sees a view's exception first: a locked SQLite database is a 503, not a 500.
+    "backoffice.database_busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -82,13 +94,16 @@ TEMPLATES = [
 # --- Database: the portal's own ---------------------------------------------------------------
 DB_ENGINE = env_str("ENLACE_DB_ENGINE", "sqlite")
 _TEST_SUFFIX = env_str("ENLACE_TEST_DB_SUFFIX", "")
+# How long a write waits for another process's write to finish before giving up (then 503).
+SQLITE_TIMEOUT_SECONDS = env_int("ENLACE_SQLITE_TIMEOUT_SECONDS", 20)
 
 if DB_ENGINE == "sqlite":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _DATABASE: dict[str, object] = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("ENLACE_PORTAL_DB_NAME", str(VAR_DIR / "portal.sqlite3")),
-        "OPTIONS": {"timeout": 20},
+        # Shared by the portal server and its events consumer: see sqlite_options.
+        "OPTIONS": sqlite_options(timeout_seconds=SQLITE_TIMEOUT_SECONDS),
     }
 elif DB_ENGINE == "postgres":
     _PREFIX = env_str("ENLACE_PG_DB_PREFIX", "enlace_")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from backoffice.demo import DemoSeedCommand
 from backoffice.identity import services
 from backoffice.identity.models import Role, User
 
@@ -25,7 +25,7 @@ DEMO_USERS: list[dict[str, Any]] = [
 ]
 
 
-class Command(BaseCommand):
+class Command(DemoSeedCommand):
     help = f"Creates one demo user per role, password {DEMO_PASSWORD!r}; existing ones are left as they are."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from backoffice.demo import DemoSeedCommand
 from backoffice.network.models import Router, Service
 from backoffice.network.services import router_create, service_create
 
@@ -22,7 +23,7 @@ DEMO_SUBSCRIBERS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(DemoSeedCommand):
     help = "Registers demo routers (JSON list of {name, port, username, password}) and demo services."
 
     def add_arguments(self, parser: CommandParser) -> None:
