@@ -138,7 +138,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's default 5 s socket timeout equals channels-redis's 5 s BZPOPMIN, so an
+                # idle receive could fail with "Timeout reading" instead of returning empty.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env_str("ENLACE_PORTAL_CHANNELS_PREFIX", "enlace-portal"),
             },
         }
