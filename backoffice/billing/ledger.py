@@ -53,9 +53,11 @@ def client_balance(*, client_id: int) -> Decimal:
 
     Negative when the client has credit in their favour.
     """
-    invoiced = Invoice.objects.filter(client_id=client_id).exclude(status=InvoiceStatus.VOID).aggregate(
-        s=Sum("total")
-    )["s"]
+    invoiced = (
+        Invoice.objects.filter(client_id=client_id)
+        .exclude(status=InvoiceStatus.VOID)
+        .aggregate(s=Sum("total"))["s"]
+    )
     paid = Payment.objects.filter(client_id=client_id).aggregate(s=Sum("amount"))["s"]
     credited = CreditNote.objects.filter(client_id=client_id).aggregate(s=Sum("total"))["s"]
     return (invoiced or ZERO) - (paid or ZERO) - (credited or ZERO)
@@ -122,7 +124,11 @@ def credits_allocate(*, client_id: int, now: datetime, first: Invoice | None = N
 
 
 def settlement_check(
-    *, account: BillingAccount, balance_before: Decimal, now: datetime, reason: str,
+    *,
+    account: BillingAccount,
+    balance_before: Decimal,
+    now: datetime,
+    reason: str,
     causation: Envelope | None = None,
 ) -> bool:
     """Publishes ``billing.account.settled`` when the client's balance reached zero or below

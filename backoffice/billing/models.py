@@ -87,6 +87,9 @@ class PlanSegment(models.Model):
             models.UniqueConstraint(fields=["subscription", "effective_from"], name="billing_segment_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.plan_code} from {self.effective_from}"
+
 
 class PendingCharge(models.Model):
     """A one-off charge for a subscription's next invoice (installation, plan-change difference)."""
@@ -112,6 +115,9 @@ class PendingCharge(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.description} {self.amount}"
+
 
 class DocumentKind(models.TextChoices):
     INVOICE = "invoice", _("Invoice")
@@ -136,6 +142,9 @@ class NumberCounter(models.Model):
                 fields=["establishment", "emission_point", "kind"], name="billing_counter_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.establishment}-{self.emission_point} {self.kind}: {self.last_number}"
 
 
 class InvoiceStatus(models.TextChoices):
@@ -207,7 +216,7 @@ class Invoice(models.Model):
 
 
 class InvoiceLine(models.Model):
-    """A line with its own IVA: ``tax`` = ``subtotal`` × ``tax_rate``, rounded half-up to cents."""
+    """A line with its own IVA: ``tax`` = ``subtotal`` x ``tax_rate``, rounded half-up to cents."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField()
@@ -223,6 +232,9 @@ class InvoiceLine(models.Model):
 
     class Meta:
         ordering = ["invoice", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.description} {self.total}"
 
 
 class CreditNote(models.Model):
@@ -249,7 +261,8 @@ class CreditNote(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["establishment", "emission_point", "sequential"], name="billing_credit_note_sequential"
+                fields=["establishment", "emission_point", "sequential"],
+                name="billing_credit_note_sequential",
             )
         ]
 
@@ -282,6 +295,11 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["client_id"], condition=Q(unallocated__gt=0), name="billing_payment_credit_idx"
+            )
+        ]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
 
@@ -308,6 +326,9 @@ class Allocation(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.amount} to invoice {self.invoice_id}"
+
 
 class CheckoutStatus(models.TextChoices):
     OPEN = "open", _("Waiting for the payment")
@@ -331,6 +352,9 @@ class Checkout(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.gateway_checkout_id} ({self.status})"
+
 
 class GatewayEvent(models.Model):
     """A verified webhook event; its id is recorded once, so a redelivery changes nothing."""
@@ -345,6 +369,9 @@ class GatewayEvent(models.Model):
             models.UniqueConstraint(fields=["gateway", "event_id"], name="billing_gateway_event_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.event_id}"
+
 
 class DunningSettings(models.Model):
     """Reminder days around the due date and the grace period (one row, edited in the admin)."""
@@ -358,6 +385,9 @@ class DunningSettings(models.Model):
         verbose_name = _("dunning settings")
         verbose_name_plural = _("dunning settings")
 
+    def __str__(self) -> str:
+        return f"reminders {self.reminder_offsets}, grace {self.grace_days} days"
+
 
 class Reminder(models.Model):
     """A reminder sent for an invoice at one offset (unique: sent once)."""
@@ -370,3 +400,6 @@ class Reminder(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["invoice", "offset_days"], name="billing_reminder_once")
         ]
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id} at {self.offset_days:+d} days"

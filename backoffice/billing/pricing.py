@@ -1,7 +1,7 @@
 """Periods, proration and IVA: pure functions over plain data (no database).
 
 Money is ``Decimal`` rounded half-up to cents. A line's IVA is computed on the line
-(``tax = cents(subtotal × rate)``) and an invoice's totals are the sums of its lines.
+(``tax = cents(subtotal x rate)``) and an invoice's totals are the sums of its lines.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def cents(value: Decimal) -> Decimal:
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later (billing days are 1–28, so the day always exists)."""
+    """The same day ``months`` later (billing days are 1-28, so the day always exists)."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, day.day)
 
@@ -56,10 +56,15 @@ class LineDraft:
 
 
 def line(
-    *, description: str, subtotal: Decimal, tax_rate: Decimal, days: int = 0, period_days: int = 0,
+    *,
+    description: str,
+    subtotal: Decimal,
+    tax_rate: Decimal,
+    days: int = 0,
+    period_days: int = 0,
     unit_price: Decimal | None = None,
 ) -> LineDraft:
-    """A line whose IVA is its subtotal × ``tax_rate``, rounded half-up to cents."""
+    """A line whose IVA is its subtotal x ``tax_rate``, rounded half-up to cents."""
     subtotal = cents(subtotal)
     tax = cents(subtotal * tax_rate)
     return LineDraft(
@@ -85,7 +90,7 @@ def period_lines(
     """The lines for the days of [period_start, period_end] the service runs, one per plan.
 
     A plan billed for the whole period costs its monthly price; a part of the period costs
-    monthly price × days / days in the period (rounded to cents per line). ``segments`` are
+    monthly price x days / days in the period (rounded to cents per line). ``segments`` are
     sorted by ``effective_from``; the service runs from ``start_date`` to ``end_date``.
     """
     period_days = (period_end - period_start).days + 1
@@ -105,7 +110,7 @@ def period_lines(
             subtotal = cents(segment.monthly_price * days / period_days)
         lines.append(
             line(
-                description=f"{segment.plan_name} {first:%d/%m/%Y}–{last:%d/%m/%Y}",
+                description=f"{segment.plan_name} {first:%d/%m/%Y}-{last:%d/%m/%Y}",
                 subtotal=subtotal,
                 tax_rate=segment.tax_rate,
                 days=days,

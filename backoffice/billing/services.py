@@ -128,7 +128,12 @@ def account_upsert(
 
 
 def subscription_register(
-    *, subscription_id: int, client_id: int, billing_day: int, start_date: date, plan: PlanTerms,
+    *,
+    subscription_id: int,
+    client_id: int,
+    billing_day: int,
+    start_date: date,
+    plan: PlanTerms,
     now: datetime,
 ) -> BillingSubscription:
     """Starts billing a subscription on ``plan`` from ``start_date``; its installation fee goes
@@ -141,7 +146,10 @@ def subscription_register(
         if existing is not None:
             return existing
         subscription = BillingSubscription.objects.create(
-            subscription_id=subscription_id, client_id=client_id, billing_day=billing_day, start_date=start_date
+            subscription_id=subscription_id,
+            client_id=client_id,
+            billing_day=billing_day,
+            start_date=start_date,
         )
         _segment_put(subscription=subscription, effective_from=start_date, plan=plan)
         if plan.installation_fee > 0:
@@ -169,10 +177,13 @@ def _segment_put(*, subscription: BillingSubscription, effective_from: date, pla
 
 
 def _subscription_lock(subscription_id: int) -> BillingSubscription:
-    subscription = BillingSubscription.objects.select_for_update().filter(subscription_id=subscription_id).first()
+    subscription = (
+        BillingSubscription.objects.select_for_update().filter(subscription_id=subscription_id).first()
+    )
     if subscription is None:
         raise NotFound(
-            _("Subscription %(id)s is not billed (its creation was never received).") % {"id": subscription_id},
+            _("Subscription %(id)s is not billed (its creation was never received).")
+            % {"id": subscription_id},
             code="unknown_subscription",
         )
     return subscription
@@ -189,7 +200,9 @@ def subscription_plan_change(
     with transaction.atomic(using=DB):
         subscription = _subscription_lock(subscription_id)
         # A change dated before the service started is the plan it starts on.
-        _segment_put(subscription=subscription, effective_from=max(effective_date, subscription.start_date), plan=plan)
+        _segment_put(
+            subscription=subscription, effective_from=max(effective_date, subscription.start_date), plan=plan
+        )
         PlanSegment.objects.filter(
             subscription=subscription, effective_from__gt=max(effective_date, subscription.start_date)
         ).delete()
@@ -237,8 +250,8 @@ def _invoiced_periods_adjust(*, subscription: BillingSubscription, since: date, 
             billed[row["tax_rate"]] += row["s"]
         for row in invoice.adjustments.values("tax_rate").annotate(s=Sum("amount")):
             billed[row["tax_rate"]] += row["s"]
-        for row in invoice.credit_notes.filter(adjusts_period=True).values("tax_rate").annotate(
-            s=Sum("subtotal")
+        for row in (
+            invoice.credit_notes.filter(adjusts_period=True).values("tax_rate").annotate(s=Sum("subtotal"))
         ):
             billed[row["tax_rate"]] -= row["s"]
         for rate in sorted(set(wanted) | set(billed)):
@@ -264,7 +277,7 @@ def _invoiced_periods_adjust(*, subscription: BillingSubscription, since: date, 
 
 
 def _period_label(invoice: Invoice) -> str:
-    return f"{invoice.period_start:%d/%m/%Y}–{invoice.period_end:%d/%m/%Y}"
+    return f"{invoice.period_start:%d/%m/%Y}-{invoice.period_end:%d/%m/%Y}"
 
 
 # --- credit notes ------------------------------------------------------------------------------------
@@ -370,7 +383,7 @@ def invoice_void(*, invoice: Invoice, now: datetime) -> Invoice:
 def promise_to_pay_grant(*, client_id: int, days: int, today: date, granted_by: str) -> BillingAccount:
     """No suspension for non-payment of the client until ``days`` from ``today`` (included).
 
-    Raises DomainError for days outside 1–60.
+    Raises DomainError for days outside 1-60.
     """
     if not 1 <= days <= 60:
         raise DomainError(_("A promise to pay lasts between 1 and 60 days."), code="invalid_days")

@@ -114,7 +114,12 @@ def subscription_created(**overrides: Any) -> Envelope:
 def plan_changed(*, plan: dict[str, str], effective_date: str, subscription_id: int = 501) -> Envelope:
     return Envelope.new(
         type="clients.subscription.plan_changed",
-        data={"subscription_id": subscription_id, "client_id": 1, "plan": plan, "effective_date": effective_date},
+        data={
+            "subscription_id": subscription_id,
+            "client_id": 1,
+            "plan": plan,
+            "effective_date": effective_date,
+        },
         source="clients",
     )
 

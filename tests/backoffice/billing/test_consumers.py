@@ -34,22 +34,36 @@ def test_a_new_client_gets_a_billing_account_with_their_billing_address(deliver)
 
 def test_an_updated_client_changes_the_account_and_a_redelivery_changes_nothing(deliver):
     deliver(client_event())
-    update = client_event("clients.client.updated", name="Alice Andrade Vega", language="en", billing_email=None)
+    update = client_event(
+        "clients.client.updated", name="Alice Andrade Vega", language="en", billing_email=None
+    )
 
     assert deliver(update) is True
     assert deliver(update) is False
 
     account = BillingAccount.objects.get(client_id=1)
-    assert (account.name, account.language, account.billing_email) == ("Alice Andrade Vega", "en", "alice@example.ec")
+    assert (account.name, account.language, account.billing_email) == (
+        "Alice Andrade Vega",
+        "en",
+        "alice@example.ec",
+    )
 
 
 def test_a_subscription_is_billed_from_its_start_on_its_plan_with_the_installation_pending(deliver, now):
     deliver(subscription_created(plan={**HOGAR_20, "installation_fee": "30.00"}, billing_day=5))
 
     subscription = BillingSubscription.objects.get(subscription_id=501)
-    assert (subscription.client_id, subscription.billing_day, str(subscription.start_date)) == (1, 5, "2025-01-01")
+    assert (subscription.client_id, subscription.billing_day, str(subscription.start_date)) == (
+        1,
+        5,
+        "2025-01-01",
+    )
     segment = subscription.segments.get()
-    assert (segment.plan_code, segment.monthly_price, segment.tax_rate) == ("hogar-20", Decimal("25.00"), Decimal("0.15"))
+    assert (segment.plan_code, segment.monthly_price, segment.tax_rate) == (
+        "hogar-20",
+        Decimal("25.00"),
+        Decimal("0.15"),
+    )
     charge = PendingCharge.objects.get(subscription=subscription)
     assert (charge.amount, charge.invoice) == (Decimal("30.00"), None)
 

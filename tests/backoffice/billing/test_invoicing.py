@@ -32,7 +32,9 @@ APRIL = date(2025, 4, 1)
 
 
 def _lines(invoice):
-    return [(line.description, line.days, line.subtotal, line.tax, line.total) for line in invoice.lines.all()]
+    return [
+        (line.description, line.days, line.subtotal, line.tax, line.total) for line in invoice.lines.all()
+    ]
 
 
 def test_a_whole_month_costs_the_plan_price_plus_iva(alice_subscribed, run_march, invoice_of, outbox):
@@ -40,17 +42,33 @@ def test_a_whole_month_costs_the_plan_price_plus_iva(alice_subscribed, run_march
 
     invoice = invoice_of(501)
     assert result.issued == 1
-    assert (invoice.number, invoice.client_id, invoice.customer_name) == ("001-001-000000001", 1, "Alice Andrade")
-    assert (str(invoice.period_start), str(invoice.period_end), str(invoice.due_date)) == (
-        "2025-03-01", "2025-03-31", "2025-03-11",
+    assert (invoice.number, invoice.client_id, invoice.customer_name) == (
+        "001-001-000000001",
+        1,
+        "Alice Andrade",
     )
-    assert (invoice.subtotal, invoice.tax, invoice.total, invoice.status) == (D("25.00"), D("3.75"), D("28.75"), "issued")
-    assert _lines(invoice) == [("Hogar 20 01/03/2025–31/03/2025", 31, D("25.00"), D("3.75"), D("28.75"))]
+    assert (str(invoice.period_start), str(invoice.period_end), str(invoice.due_date)) == (
+        "2025-03-01",
+        "2025-03-31",
+        "2025-03-11",
+    )
+    assert (invoice.subtotal, invoice.tax, invoice.total, invoice.status) == (
+        D("25.00"),
+        D("3.75"),
+        D("28.75"),
+        "issued",
+    )
+    assert _lines(invoice) == [("Hogar 20 01/03/2025-31/03/2025", 31, D("25.00"), D("3.75"), D("28.75"))]
     [event] = outbox(type="billing.invoice.issued")
     assert event["key"] == "1"
     assert event["data"] == {
-        "client_id": 1, "subscription_id": 501, "invoice_number": "001-001-000000001",
-        "period_start": "2025-03-01", "period_end": "2025-03-31", "total": "28.75", "due_date": "2025-03-11",
+        "client_id": 1,
+        "subscription_id": 501,
+        "invoice_number": "001-001-000000001",
+        "period_start": "2025-03-01",
+        "period_end": "2025-03-31",
+        "total": "28.75",
+        "due_date": "2025-03-11",
     }
 
 
@@ -62,7 +80,10 @@ def test_running_the_billing_run_twice_gives_the_same_invoices(run_march, now):
     again = run_march(chunk_size=2)
 
     assert (first.issued, again.issued) == (5, 0)
-    assert list(Invoice.objects.order_by("sequential").values_list("number", "subscription_id", "total")) == before
+    assert (
+        list(Invoice.objects.order_by("sequential").values_list("number", "subscription_id", "total"))
+        == before
+    )
     assert InvoiceLine.objects.count() == 5
 
 
@@ -71,11 +92,15 @@ def test_a_service_started_mid_month_pays_the_days_it_had(deliver, run_march, in
 
     run_march()
 
-    # 16 of 31 days: 25.00 × 16 / 31 = 12.903 → 12.90; IVA 1.935 → 1.94 (half-up).
-    assert _lines(invoice_of(502)) == [("Hogar 20 16/03/2025–31/03/2025", 16, D("12.90"), D("1.94"), D("14.84"))]
+    # 16 of 31 days: 25.00 x 16 / 31 = 12.903 → 12.90; IVA 1.935 → 1.94 (half-up).
+    assert _lines(invoice_of(502)) == [
+        ("Hogar 20 16/03/2025-31/03/2025", 16, D("12.90"), D("1.94"), D("14.84"))
+    ]
 
 
-def test_an_upgrade_on_day_10_splits_the_period_between_the_plans(alice_subscribed, deliver, run_march, invoice_of):
+def test_an_upgrade_on_day_10_splits_the_period_between_the_plans(
+    alice_subscribed, deliver, run_march, invoice_of
+):
     deliver(plan_changed(plan=HOGAR_50, effective_date="2025-03-10"))
 
     run_march()
@@ -83,13 +108,15 @@ def test_an_upgrade_on_day_10_splits_the_period_between_the_plans(alice_subscrib
     invoice = invoice_of(501)
     # 9 days of 25.00 = 7.258 → 7.26 (IVA 1.089 → 1.09); 22 days of 35.00 = 24.839 → 24.84 (IVA 3.726 → 3.73).
     assert _lines(invoice) == [
-        ("Hogar 20 01/03/2025–09/03/2025", 9, D("7.26"), D("1.09"), D("8.35")),
-        ("Hogar 50 10/03/2025–31/03/2025", 22, D("24.84"), D("3.73"), D("28.57")),
+        ("Hogar 20 01/03/2025-09/03/2025", 9, D("7.26"), D("1.09"), D("8.35")),
+        ("Hogar 50 10/03/2025-31/03/2025", 22, D("24.84"), D("3.73"), D("28.57")),
     ]
     assert (invoice.subtotal, invoice.tax, invoice.total) == (D("32.10"), D("4.82"), D("36.92"))
 
 
-def test_a_downgrade_on_day_16_splits_the_period_between_the_plans(deliver, run_march, invoice_of, alice_subscribed):
+def test_a_downgrade_on_day_16_splits_the_period_between_the_plans(
+    deliver, run_march, invoice_of, alice_subscribed
+):
     deliver(subscription_created(subscription_id=502, plan=HOGAR_50))
     deliver(plan_changed(subscription_id=502, plan=HOGAR_20, effective_date="2025-03-16"))
 
@@ -104,30 +131,47 @@ def test_a_downgrade_on_day_16_splits_the_period_between_the_plans(deliver, run_
     assert invoice.total == D("34.32")
 
 
-def test_a_cancellation_known_before_the_run_bills_up_to_the_last_day(alice_subscribed, deliver, run_march, invoice_of):
+def test_a_cancellation_known_before_the_run_bills_up_to_the_last_day(
+    alice_subscribed, deliver, run_march, invoice_of
+):
     deliver(cancelled(effective_date="2025-03-20"))
 
     run_march()
     april = invoicing.billing_run(month=APRIL, today=APRIL, now=NOW)
 
     # 20 of 31 days: 16.129 → 16.13; IVA 2.4195 → 2.42.
-    assert _lines(invoice_of(501)) == [("Hogar 20 01/03/2025–20/03/2025", 20, D("16.13"), D("2.42"), D("18.55"))]
+    assert _lines(invoice_of(501)) == [
+        ("Hogar 20 01/03/2025-20/03/2025", 20, D("16.13"), D("2.42"), D("18.55"))
+    ]
     assert april.issued == 0
 
 
-def test_a_cancellation_after_the_invoice_credits_the_days_not_served(alice_subscribed, deliver, run_march, invoice_of):
+def test_a_cancellation_after_the_invoice_credits_the_days_not_served(
+    alice_subscribed, deliver, run_march, invoice_of
+):
     run_march()
 
     deliver(cancelled(effective_date="2025-03-20"))
 
     note = CreditNote.objects.get()
     # Billed 25.00, owed 16.13: 8.87 credited, IVA 1.3305 → 1.33.
-    assert (note.number, note.subtotal, note.tax, note.total) == ("001-001-000000001", D("8.87"), D("1.33"), D("10.20"))
+    assert (note.number, note.subtotal, note.tax, note.total) == (
+        "001-001-000000001",
+        D("8.87"),
+        D("1.33"),
+        D("10.20"),
+    )
     invoice = invoice_of(501)
-    assert (invoice.amount_paid, invoice.amount_due, invoice.status) == (D("10.20"), D("18.55"), "partially_paid")
+    assert (invoice.amount_paid, invoice.amount_due, invoice.status) == (
+        D("10.20"),
+        D("18.55"),
+        "partially_paid",
+    )
 
 
-def test_an_upgrade_after_the_invoice_is_charged_on_the_next_one(alice_subscribed, deliver, run_march, invoice_of):
+def test_an_upgrade_after_the_invoice_is_charged_on_the_next_one(
+    alice_subscribed, deliver, run_march, invoice_of
+):
     run_march()
     deliver(plan_changed(plan=HOGAR_50, effective_date="2025-03-10"))
 

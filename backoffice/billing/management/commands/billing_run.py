@@ -77,5 +77,9 @@ class Command(BaseCommand):
         bar.close()
         self.stdout.write(
             self.style.SUCCESS(f"{result.issued:,} invoices issued")
-            + (f"; {result.waiting_for_account:,} wait for their client's details" if result.waiting_for_account else "")
+            + (
+                f"; {result.waiting_for_account:,} wait for their client's details"
+                if result.waiting_for_account
+                else ""
+            )
         )
