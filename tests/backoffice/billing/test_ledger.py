@@ -14,7 +14,7 @@ from backoffice.access.errors import DomainError
 from backoffice.billing import invoicing, ledger, services
 from backoffice.billing.dunning import dunning_run
 from backoffice.billing.models import BillingAccount, Invoice, Payment
-from tests.backoffice.billing.conftest import MARCH, NOW
+from tests.backoffice.billing.conftest import NOW
 
 pytestmark = pytest.mark.django_db(databases=["default", "billing"])
 
