@@ -192,3 +192,20 @@ def subscription_factory() -> type[SubscriptionFactory]:
 
 
 __all__ = ["services"]
+
+
+@pytest.fixture
+def service_client() -> Callable[..., Any]:
+    """A DRF client carrying a client-credentials token for the chatbot, holding ``scopes``."""
+    from rest_framework.test import APIClient
+
+    from backoffice.identity import tokens
+
+    def make(*scopes: str) -> APIClient:
+        claims = tokens.base_claims(subject="client:chatbot", now=datetime.now(UTC), lifetime=600)
+        claims["scope"] = " ".join(scopes)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.sign_claims(claims)}")
+        return client
+
+    return make
