@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.core.mail import send_mail
 from django.db import transaction
@@ -91,9 +92,7 @@ def _reminders_send(*, offsets: list[int], today: date, now: datetime) -> int:
             account = accounts.get(invoice.client_id)
             if account is not None and account.billing_email:
                 # After commit: an e-mail cannot be rolled back with the reminder row.
-                transaction.on_commit(
-                    lambda a=account, i=invoice, o=offset: _reminder_email(a, i, o), using=DB
-                )
+                transaction.on_commit(partial(_reminder_email, account, invoice, offset), using=DB)
         sent += len(invoices)
     return sent
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -198,7 +199,7 @@ def _chunk_issue(
         # run committed meanwhile (READ COMMITTED takes a new snapshot per statement).
         counter = counter_lock(kind=DocumentKind.INVOICE)
         with connection.cursor() as cursor:
-            params: list[object] = [billing_day, period_end, period_start, after]
+            params: list[Any] = [billing_day, period_end, period_start, after]
             if only is not None:
                 params.append(only)
             cursor.execute(
@@ -268,13 +269,14 @@ def _segments_of(low: int, high: int, until: date) -> dict[int, tuple[pricing.Se
     """The plan segments of subscriptions ``low``..``high`` (a range: cheaper than a long IN)."""
     found: dict[int, list[pricing.Segment]] = defaultdict(list)
     seen: dict[tuple[object, ...], pricing.Segment] = {}
-    for pk, *values in (
+    rows: Any = (
         PlanSegment.objects.filter(subscription__gte=low, subscription__lte=high, effective_from__lte=until)
         .order_by("subscription_id", "effective_from")
         .values_list(
             "subscription_id", "effective_from", "plan_code", "plan_name", "monthly_price", "tax_rate"
         )
-    ):
+    )
+    for pk, *values in rows:
         key = tuple(values)
         segment = seen.get(key)
         if segment is None:

@@ -12,6 +12,7 @@ A payment or credit note is *allocated* to invoices (:class:`Allocation`); what 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -20,8 +21,8 @@ from django.utils.translation import gettext_lazy as _
 ZERO = Decimal("0.00")
 
 
-def _money(verbose_name: str | object, **kwargs: object) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)  # type: ignore[call-overload]
+def _money(verbose_name: Any, **kwargs: Any) -> Any:
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
 class BillingAccount(models.Model):

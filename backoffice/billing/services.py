@@ -69,7 +69,7 @@ def counter_lock(*, kind: str) -> NumberCounter:
         # The first document ever: create the row in a savepoint; a racing creator wins and we
         # lock theirs.
         with transaction.atomic(using=DB):
-            NumberCounter.objects.get_or_create(**key)
+            NumberCounter.objects.get_or_create(**key)  # type: ignore[arg-type]
         counter = NumberCounter.objects.select_for_update().get(**key)
     return counter
 
