@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -51,6 +52,20 @@ def invoice_pdf(*, invoice: Invoice, language: str | None = None) -> bytes:
     return pdf
 
 
+def invoices_email_pending(*, now: datetime, limit: int = 200) -> int:
+    """E-mails up to ``limit`` invoices not e-mailed yet, oldest first; returns how many were
+    handled. Each is marked in its own transaction after its e-mail left, so a failure resends
+    only that one on the next call."""
+    handled = 0
+    for invoice_id in (
+        Invoice.objects.filter(emailed_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit]
+    ):
+        invoice_email_send(invoice_id=invoice_id)
+        Invoice.objects.filter(pk=invoice_id).update(emailed_at=now)
+        handled += 1
+    return handled
+
+
 def invoice_email_send(*, invoice_id: int) -> bool:
     """E-mails the invoice's PDF to the client's billing address; False when there is none."""
     invoice = Invoice.objects.get(pk=invoice_id)
@@ -67,6 +82,8 @@ def invoice_email_send(*, invoice_id: int) -> bool:
             "due": f"{invoice.due_date:%d/%m/%Y}",
         }
     message = EmailMessage(subject, body, to=[account.billing_email])
-    message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice=invoice), "application/pdf")
+    message.attach(
+        f"{invoice.number}.pdf", invoice_pdf(invoice=invoice, language=account.language), "application/pdf"
+    )
     message.send()
     return True

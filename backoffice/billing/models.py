@@ -185,6 +185,8 @@ class Invoice(models.Model):
         _("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
     )
     created_at = models.DateTimeField()
+    # When its PDF was e-mailed to the billing address (empty: still to send).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issue_date", "-sequential"]
@@ -203,6 +205,9 @@ class Invoice(models.Model):
                 fields=["due_date"],
                 condition=Q(status__in=["issued", "partially_paid", "overdue"]),
                 name="billing_invoice_open_idx",
+            ),
+            models.Index(
+                fields=["id"], condition=Q(emailed_at__isnull=True), name="billing_invoice_unsent_idx"
             ),
         ]
 

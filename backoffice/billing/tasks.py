@@ -27,9 +27,9 @@ def billing_daily(**_: Any) -> dict[str, int]:
     return {"issued": issued, "reminders": dunning.reminders, "overdue_accounts": dunning.overdue_accounts}
 
 
-@shared_task(name="billing.invoice_email")
-def invoice_email(*, invoice_id: int, **_: Any) -> None:
-    """E-mails the invoice's PDF to the client's billing address."""
-    from backoffice.billing.documents import invoice_email_send
+@shared_task(name="billing.invoices_email")
+def invoices_email(**_: Any) -> int:
+    """E-mails the PDFs of invoices not sent yet, a batch per call (beat: every few minutes)."""
+    from backoffice.billing.documents import invoices_email_pending
 
-    invoice_email_send(invoice_id=invoice_id)
+    return invoices_email_pending(now=timezone.now())

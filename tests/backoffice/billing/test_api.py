@@ -183,3 +183,21 @@ def test_the_openapi_schema_describes_every_billing_endpoint(api_client):
         "application/pdf"
         in paths["/api/billing/v1/me/invoices/{number}/pdf"]["get"]["responses"]["200"]["content"]
     )
+
+
+def test_each_invoice_is_emailed_once_as_a_pdf_in_the_clients_language(march_invoiced, deliver, now):
+    from django.core import mail
+
+    from backoffice.billing.documents import invoices_email_pending
+    from tests.backoffice.billing.conftest import client_event
+
+    deliver(client_event("clients.client.updated", language="en"))
+
+    assert invoices_email_pending(now=now) == 1
+    assert invoices_email_pending(now=now) == 0
+    [message] = mail.outbox
+    assert message.to == ["facturas.alice@example.ec"]
+    assert message.subject == f"Your invoice {NUMBER}"
+    [(filename, content, mimetype)] = message.attachments
+    assert (filename, mimetype) == (f"{NUMBER}.pdf", "application/pdf")
+    assert "28.75" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)

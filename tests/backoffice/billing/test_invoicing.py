@@ -238,3 +238,18 @@ def test_two_concurrent_runs_number_every_invoice_once_without_gaps():
     sequentials = sorted(Invoice.objects.values_list("sequential", flat=True))
     assert sequentials == list(range(1, 121))
     assert Invoice.objects.values("subscription").distinct().count() == 120
+
+
+def test_a_customer_name_with_commas_and_quotes_is_kept_as_written(deliver, run_march, invoice_of):
+    from tests.backoffice.billing.conftest import client_event
+
+    deliver(client_event(name='Ferretería "El Clavo", S.A.', identification="0990000000001"))
+    deliver(subscription_created())
+
+    run_march()
+
+    invoice = invoice_of(501)
+    assert (invoice.customer_name, invoice.customer_identification) == (
+        'Ferretería "El Clavo", S.A.',
+        "0990000000001",
+    )
