@@ -51,7 +51,7 @@ from backoffice.messaging.outbox import outbox_put_many
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 5000
+CHUNK = 10_000  # fewer commits (each waits for the WAL flush); about 10 MB of COPY text per chunk
 
 
 @dataclass(frozen=True)

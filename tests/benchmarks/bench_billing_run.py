@@ -1,6 +1,6 @@
 """Billing run of 100,000 subscriptions against a PostgreSQL ``COPY`` of the same invoice rows.
 
-    .venv/bin/python tests/benchmarks/bench_billing_run.py [--subscriptions 100000] [--chunk-size 5000]
+    .venv/bin/python tests/benchmarks/bench_billing_run.py [--subscriptions 100000] [--chunk-size 10000]
 
 Target (issue 10): the run takes at most 5x the ``COPY``. Set-up (not measured): a fresh
 PostgreSQL billing database with ``--subscriptions`` accounts and subscriptions written by
@@ -130,7 +130,7 @@ def copy_baseline(tables: list[str], repeat: int) -> tuple[list[float], int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscriptions", type=int, default=100_000)
-    parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--chunk-size", type=int, default=10_000)
     parser.add_argument("--profile", action="store_true", help="print where the run spends its time")
     args = parser.parse_args()
 
