@@ -187,3 +187,23 @@ def test_two_deliveries_racing_on_two_workers_make_one_ledger_entry(stripe_serve
     assert sorted(results) == ["applied", "recorded"]
     assert Payment.objects.count() == 1
     assert ledger.client_balance(client_id=1) == D("0.00")
+
+
+def test_a_card_payment_of_an_overdue_account_settles_it_for_the_network_service(
+    stripe_server, alice_owes, outbox
+):
+    from datetime import date
+
+    from backoffice.billing.dunning import dunning_run
+
+    dunning_run(today=date(2025, 3, 20), now=NOW)
+    checkout = _checkout()
+    stripe_server.pay(checkout.gateway_checkout_id)
+    body = stripe_server.event("checkout.session.completed", checkout.gateway_checkout_id)
+
+    _deliver(body, sign(body))
+
+    [overdue] = outbox(type="billing.account.overdue")
+    [settled] = outbox(type="billing.account.settled")
+    assert (overdue["key"], settled["key"]) == ("1", "1")
+    assert settled["data"] == {"client_id": 1, "balance": "0.00", "reason": "payment"}
