@@ -314,3 +314,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("ENLACE_LOG_LEVEL", "INFO")},
 }
+
+# --- Billing -------------------------------------------------------------------------------------------
+# The SRI establishment and emission point that number invoices and credit notes (001-001-...).
+ENLACE_BILLING_ESTABLISHMENT = env_str("ENLACE_BILLING_ESTABLISHMENT", "001")
+ENLACE_BILLING_EMISSION_POINT = env_str("ENLACE_BILLING_EMISSION_POINT", "001")
+# Payment gateways: each one is enabled by its keys; with none, the demo gateway takes payments.
+ENLACE_STRIPE_SECRET_KEY = env_optional("ENLACE_STRIPE_SECRET_KEY")
+ENLACE_STRIPE_WEBHOOK_SECRET = env_optional("ENLACE_STRIPE_WEBHOOK_SECRET")
+ENLACE_STRIPE_API_BASE = env_optional("ENLACE_STRIPE_API_BASE")  # tests: a local server
+ENLACE_PAYPAL_CLIENT_ID = env_optional("ENLACE_PAYPAL_CLIENT_ID")
+ENLACE_PAYPAL_CLIENT_SECRET = env_optional("ENLACE_PAYPAL_CLIENT_SECRET")
+ENLACE_PAYPAL_WEBHOOK_ID = env_optional("ENLACE_PAYPAL_WEBHOOK_ID")
+ENLACE_PAYPAL_API_BASE = env_str("ENLACE_PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com")
