@@ -72,14 +72,16 @@ def _staff_client(stack: Stack, role: str) -> httpx.Client:
 
 @pytest.fixture(scope="module")
 def noc(stack: Stack) -> Iterator[httpx.Client]:
-    with _staff_client(stack, "noc") as client:
-        yield client
+    client = _staff_client(stack, "noc")
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")
 def agent(stack: Stack) -> Iterator[httpx.Client]:
-    with _staff_client(stack, "agent") as client:
-        yield client
+    client = _staff_client(stack, "agent")
+    yield client
+    client.close()
 
 
 def service(noc: httpx.Client, subscription_id: int) -> dict[str, Any]:
