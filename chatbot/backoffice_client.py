@@ -28,6 +28,15 @@ SUPPORT = "/api/support/v1"
 BILLING = "/api/billing/v1"
 CLIENTS = "/api/clients/v1"
 TOKEN = "/o/token/"
+# Each service may run on its own host (docker-compose); ENLACE_<SERVICE>_URL overrides the
+# back office's one URL (``make run``: every service in one process) for that service's paths.
+SERVICE_OF_PREFIX = {
+    TOKEN: "IDENTITY",
+    NETWORK: "NETWORK",
+    SUPPORT: "SUPPORT",
+    BILLING: "BILLING",
+    CLIENTS: "CLIENTS",
+}
 # A token is renewed this long before it expires, so a call never carries one that lapses in flight.
 TOKEN_MARGIN = 30.0
 
@@ -151,6 +160,9 @@ class BackofficeClient:
             base_url=values["ENLACE_BACKOFFICE_URL"],
             client_id=values["ENLACE_CHATBOT_CLIENT_ID"],
             client_secret=values["ENLACE_CHATBOT_CLIENT_SECRET"],
+            service_urls={
+                service: os.environ.get(f"ENLACE_{service}_URL", "") for service in SERVICE_OF_PREFIX.values()
+            },
         )
 
     # --- token -----------------------------------------------------------------------------------
@@ -159,7 +171,7 @@ class BackofficeClient:
             if renew or time.monotonic() >= self._token.expires_at:
                 try:
                     response = self._http.post(
-                        TOKEN, data={"grant_type": "client_credentials"}, auth=self._credentials
+                        self._url(TOKEN), data={"grant_type": "client_credentials"}, auth=self._credentials
                     )
                 except httpx.HTTPError as exc:
                     raise Unavailable(f"identity unreachable: {exc}") from exc
@@ -176,7 +188,7 @@ class BackofficeClient:
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self._bearer(renew=attempt == 2)}"}
             try:
-                response = self._http.request(method, path, headers=headers, **kwargs)
+                response = self._http.request(method, self._url(path), headers=headers, **kwargs)
             except httpx.HTTPError as exc:
                 raise Unavailable(f"{method} {path}: {exc}") from exc
             if response.status_code == 401 and attempt == 1:
