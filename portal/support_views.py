@@ -4,6 +4,7 @@ decides what they may see; the portal only forwards their own token)."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -37,7 +38,7 @@ class TicketForm(forms.Form):
     )
 
 
-def _tickets(request: HtmxHttpRequest) -> tuple[list[dict[str, object]], bool]:
+def _tickets(request: HtmxHttpRequest) -> tuple[list[dict[str, Any]], bool]:
     """The subscriber's tickets as plain data for the template, and whether the list is missing."""
     try:
         found: list[TicketSummary] = accounts.with_access_token(
@@ -46,7 +47,7 @@ def _tickets(request: HtmxHttpRequest) -> tuple[list[dict[str, object]], bool]:
     except (SupportUnavailable, SupportRefused) as exc:
         logger.warning("support service unavailable for the tickets page: %s", exc)
         return [], True
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": t.id,
             "subject": t.subject,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -34,10 +34,15 @@ class _ReadWriteApi(APIView):
 # --- output ---------------------------------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="A stable code, e.g. not_found, invalid_transition.")
-    detail = serializers.CharField(help_text="What is wrong, in the caller's language.")
-    fields = serializers.DictField(required=False, help_text="Per-field messages (validation errors).")
+# Built inline: a declared field named "fields" would shadow Serializer.fields.
+ErrorSerializer = inline_serializer(
+    name="SupportError",
+    fields={
+        "error": serializers.CharField(help_text="A stable code, e.g. not_found, invalid_transition."),
+        "detail": serializers.CharField(help_text="What is wrong, in the caller's language."),
+        "fields": serializers.DictField(required=False, help_text="Per-field messages (validation errors)."),
+    },
+)
 
 
 class TicketOutputSerializer(serializers.ModelSerializer):
@@ -112,7 +117,7 @@ class TicketListApi(_ReadWriteApi):
         client_id = serializers.IntegerField(required=False, min_value=1)
         subject = serializers.CharField(max_length=200)
         body = serializers.CharField(required=False, default="", allow_blank=True)
-        source = serializers.ChoiceField(
+        source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
             choices=TicketSource.choices,
             required=False,
             help_text="Only services may say where a ticket comes from (the bot: bot); staff open "

@@ -152,7 +152,7 @@ class Conversation:
         }
         return sign(claims, KEY)
 
-    def say(self, text: str, *, metadata: dict[str, Any] | None | str = "signed") -> Answer:
+    def say(self, text: str, *, metadata: dict[str, Any] | str | None = "signed") -> Answer:
         body: dict[str, Any] = {"sender": self.sender, "message": text}
         if metadata == "signed":
             body["metadata"] = self.metadata()
