@@ -133,11 +133,27 @@ class _Token:
 class BackofficeClient:
     """Calls the back office as the bot's OAuth2 client; safe to share between threads."""
 
-    def __init__(self, *, base_url: str, client_id: str, client_secret: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        service_urls: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        # e.g. {"NETWORK": "http://network:8004"}: where that service's paths go instead.
+        self._service_urls = {k: v.rstrip("/") for k, v in (service_urls or {}).items() if v}
         self._credentials = (client_id, client_secret)
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._http = httpx.Client(timeout=timeout)
         self._token = _Token()
+
+    def _url(self, path: str) -> str:
+        for prefix, service in SERVICE_OF_PREFIX.items():
+            if path.startswith(prefix):
+                return self._service_urls.get(service, self.base_url) + path
+        return self.base_url + path
 
     @classmethod
     def from_env(cls) -> BackofficeClient:

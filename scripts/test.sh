@@ -23,7 +23,7 @@ step() {
 
 step "ruff check" .venv/bin/ruff check .
 step "ruff format" .venv/bin/ruff format --check .
-step "mypy" .venv/bin/mypy backoffice portal netagent scripts
+step "mypy" .venv/bin/mypy backoffice portal netagent scripts chatbot
 step "import-linter" .venv/bin/lint-imports
 
 # Two Django projects (back-office and portal) cannot share one test process: one run each.

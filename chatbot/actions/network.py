@@ -73,8 +73,12 @@ class ActionDiagnose(SubscriberAction):
                 texts.append(say("diagnosis_error", language, error=exc.code or exc.status))
                 continue
             if not diagnosis.completed:
-                state = {True: "diagnosis_state_online", False: "diagnosis_state_offline"}.get(
-                    service.online, "diagnosis_state_unknown"
+                state = (
+                    "diagnosis_state_unknown"
+                    if service.online is None
+                    else "diagnosis_state_online"
+                    if service.online
+                    else "diagnosis_state_offline"
                 )
                 text = say("diagnosis_pending", language, state=say(state, language))
                 if service.last_seen_at:
