@@ -96,13 +96,13 @@ def _paginated(
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     described = {
-        400: _("The input is invalid; ``fields`` says which."),
-        401: _("No valid bearer token."),
-        403: _("The role or token scope does not allow this, or the client is not yours."),
-        404: _("No such ticket among those you can see."),
-        409: _("The ticket's state does not allow this (invalid_transition, ticket_closed)."),
+        400: "The input is invalid; ``fields`` says which.",
+        401: "No valid bearer token.",
+        403: "The role or token scope does not allow this, or the client is not yours.",
+        404: "No such ticket among those you can see.",
+        409: "The ticket's state does not allow this (invalid_transition, ticket_closed).",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=str(described[code])) for code in codes}
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
 
 
 # --- endpoints ------------------------------------------------------------------------------------
