@@ -243,6 +243,8 @@ OAUTH2_PROVIDER = {
         "billing.write": _("Change invoices and payments"),
         "network.read": _("See the state of the network and services"),
         "network.write": _("Change the network and services"),
+        "network.diagnose": _("Run line diagnoses"),
+        "billing.pay_link": _("Create payment links for a client"),
         "support.read": _("See support tickets"),
         "support.write": _("Open and change support tickets"),
     },

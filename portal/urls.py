@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
-from portal import views
+from portal import support_views, views
 
 portal_patterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
@@ -18,6 +18,7 @@ portal_patterns: list[URLPattern | URLResolver] = [
     path("password/change/", views.password_change, name="password-change"),
     path("activate/", views.activation, name="activation"),
     path("verify-email/<str:token>/", views.email_verify, name="email-verify"),
+    path("support/", support_views.support, name="support"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

@@ -29,6 +29,11 @@ SERVICE_ALIASES = ("default", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
 DEMO_USERS = ("admin", "agent", "billing", "noc", "subscriber")
 NETWORK_CONSUMERS = ("network-results", "network-billing", "network-clients")
+# The support bot's OAuth2 client and the key the portal signs conversation metadata with: demo
+# values for the embedded mode (docker-compose and production set their own).
+CHATBOT_CLIENT_ID = "enlace-chatbot"
+CHATBOT_CLIENT_SECRET = "enlace-chatbot-demo-secret"
+CHATBOT_METADATA_KEY = "enlace-demo-chatbot-metadata-key"
 
 
 def free_port() -> int:
@@ -123,6 +128,10 @@ class StackConfig:
     routers: list[RouterSpec] = field(default_factory=list)
     with_netagent: bool = True
     with_network_consumer: bool = True
+    # The Rasa server and the action server (off in the tests, which start their own bot).
+    with_chatbot: bool = False
+    rasa_port: int = 5005
+    actions_port: int = 5055
     demo_data: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -168,6 +177,14 @@ class Stack:
             "ENLACE_BACKOFFICE_URL": self.backoffice_url,
             "ENLACE_PORTAL_URL": self.portal_url,
             "ENLACE_PORTAL_EMBEDDED_CONSUMER": "true" if cfg.embedded else "false",
+            "ENLACE_CHATBOT_CLIENT_ID": os.environ.get("ENLACE_CHATBOT_CLIENT_ID", CHATBOT_CLIENT_ID),
+            "ENLACE_CHATBOT_CLIENT_SECRET": os.environ.get(
+                "ENLACE_CHATBOT_CLIENT_SECRET", CHATBOT_CLIENT_SECRET
+            ),
+            "ENLACE_CHATBOT_METADATA_KEY": os.environ.get(
+                "ENLACE_CHATBOT_METADATA_KEY", CHATBOT_METADATA_KEY
+            ),
+            "ENLACE_RASA_URL": f"http://127.0.0.1:{cfg.rasa_port}",
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
         if cfg.redis_url:
@@ -231,6 +248,7 @@ class Stack:
 
     def seed(self) -> None:
         self.run_step("demo users", [PYTHON, "-m", "backoffice", "seed_identity_demo"])
+        self.run_step("chatbot client", [PYTHON, "-m", "backoffice", "seed_chatbot_client"])
         if self.config.routers:
             routers = json.dumps([r.__dict__ for r in self.config.routers])
             self.run_step(
@@ -324,6 +342,59 @@ class Stack:
         wait_for_http(self.backoffice_url + "/healthz", 60)
         wait_for_http(self.portal_url + "/healthz", 60)
 
+    def start_chatbot(self) -> None:
+        """The action server and the Rasa server on the project's model (its Python 3.10
+        environment and model are prepared the first time, with a progress message)."""
+        from chatbot import rasa_setup
+
+        try:
+            model = rasa_setup.ensure_model()
+            rasa = rasa_setup.rasa_executable()
+        except rasa_setup.RasaSetupError as exc:
+            print(f"The chatbot is not started: {exc}", file=sys.stderr, flush=True)
+            return
+        self.spawn(
+            "actions",
+            [
+                PYTHON,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "chatbot.actions",
+                "--port",
+                str(self.config.actions_port),
+            ],
+        )
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / "rasa.log", "ab")  # noqa: SIM115 (owned by the child)
+        env = {
+            **self.env(),
+            "ENLACE_ACTION_SERVER_URL": f"http://127.0.0.1:{self.config.actions_port}/webhook",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
+        self.processes["rasa"] = subprocess.Popen(
+            [
+                str(rasa),
+                "run",
+                "--enable-api",
+                "--model",
+                str(model),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.config.rasa_port),
+                "--endpoints",
+                "endpoints.yml",
+            ],
+            cwd=rasa_setup.PROJECT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_http(f"http://127.0.0.1:{self.config.actions_port}/health", 60)
+        wait_for_http(f"http://127.0.0.1:{self.config.rasa_port}/status", 180)
+
     def start(self) -> Stack:
         try:
             self.config.var_dir.mkdir(parents=True, exist_ok=True)
@@ -335,6 +406,8 @@ class Stack:
             self.start_services()
             if self.config.with_netagent and self.config.routers:
                 self.start_netagent()
+            if self.config.with_chatbot:
+                self.start_chatbot()
         except BaseException:
             self.stop()
             raise
@@ -370,6 +443,10 @@ def _print_banner(stack: Stack) -> None:
         f"(API docs: {stack.backoffice_url}/api/identity/v1/docs/)",
         f"  Kafka-protocol broker (Tansu): {stack.kafka_bootstrap}",
     ]
+    if "rasa" in stack.processes:
+        lines.append(
+            f"  Support bot (Rasa REST):       http://127.0.0.1:{stack.config.rasa_port}/webhooks/rest/webhook"
+        )
     lines += [
         f"  Emulated router {r.name}: RouterOS API on 127.0.0.1:{r.port} (user {r.username} / {r.password})"
         for r in stack.config.routers
@@ -389,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--kafka-port", type=int, default=9092)
     run.add_argument("--router-ports", default="8728,8729", help="one emulated router per port")
     run.add_argument("--var-dir", type=Path, default=ROOT / "var", help="where data and logs go")
+    run.add_argument("--rasa-port", type=int, default=5005)
+    run.add_argument("--actions-port", type=int, default=5055)
+    run.add_argument("--no-chatbot", action="store_true", help="do not start Rasa and the action server")
     run.add_argument("--exit-after", type=float, default=0, help="stop after N seconds (for smoke tests)")
     args = parser.parse_args(argv)
 
@@ -401,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         portal_port=args.portal_port,
         kafka_port=args.kafka_port,
         routers=routers,
+        with_chatbot=not args.no_chatbot,
+        rasa_port=args.rasa_port,
+        actions_port=args.actions_port,
     )
     stack = Stack(config)
     stopping = False

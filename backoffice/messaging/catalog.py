@@ -18,6 +18,7 @@ BILLING_EVENTS = "enlace.billing.events.v1"
 NETWORK_COMMANDS = "enlace.network.commands.v1"
 NETWORK_RESULTS = "enlace.network.results.v1"
 NETWORK_EVENTS = "enlace.network.events.v1"
+SUPPORT_EVENTS = "enlace.support.events.v1"
 
 
 def dlq_topic(topic: str) -> str:

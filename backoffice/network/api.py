@@ -27,6 +27,9 @@ from backoffice.network.models import Router, Service, ServiceStatus, Suspension
 STAFF_ROLES = ("noc", "admin")
 CanRead = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
+# A line diagnosis changes nothing on the router: the support bot may run one without the power
+# to suspend or move services that network.write carries.
+CanDiagnose = CanWrite | HasScope("network.diagnose")
 
 _SPEED_ERROR = gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M".')
 
@@ -298,7 +301,7 @@ class DiagnosisOutput(serializers.Serializer):
 
 
 class ServiceDiagnoseApi(APIView):
-    permission_classes = [CanWrite]
+    permission_classes = [CanDiagnose]
 
     class OutputSerializer(serializers.Serializer):
         request_id = serializers.CharField()
@@ -322,7 +325,7 @@ class ServiceDiagnoseApi(APIView):
 
 
 class ServiceDiagnosisDetailApi(APIView):
-    permission_classes = [CanRead]
+    permission_classes = [CanRead | HasScope("network.diagnose")]
 
     def get(self, request: Request, subscription_id: int, request_id: Any) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)

@@ -1,12 +1,16 @@
-"""HTTP API of the support service: tickets (staff roles agent/admin, subscribers for their own client,
-or services with scope ``support.read`` / ``support.write``)."""
+"""HTTP API of the support service, mounted at /api/support/v1/.
+
+Agents and admins reach every ticket; a subscriber only their own client's (another client's
+ticket answers 404, as if it did not exist); services need ``support.read`` to read and
+``support.write`` to open, change or comment. Errors are ``{"error", "detail"}`` (+ ``fields``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -15,49 +19,176 @@ from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.support import selectors, services
-from backoffice.support.models import Ticket
+from backoffice.support.models import Ticket, TicketComment, TicketSource, TicketStatus
 
 _CAN_READ = HasAnyRole("agent", "admin", "subscriber") | HasScope("support.read")
 _CAN_WRITE = HasAnyRole("agent", "admin", "subscriber") | HasScope("support.write")
 
 
+class _ReadWriteApi(APIView):
+    def get_permissions(self) -> list[Any]:
+        permission = _CAN_READ if self.request.method in ("GET", "HEAD", "OPTIONS") else _CAN_WRITE
+        return [permission()]
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+# Built inline: a declared field named "fields" would shadow Serializer.fields.
+ErrorSerializer = inline_serializer(
+    name="SupportError",
+    fields={
+        "error": serializers.CharField(help_text="A stable code, e.g. not_found, invalid_transition."),
+        "detail": serializers.CharField(help_text="What is wrong, in the caller's language."),
+        "fields": serializers.DictField(required=False, help_text="Per-field messages (validation errors)."),
+    },
+)
+
+
 class TicketOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Ticket
-        fields = ["id", "client_id", "subject", "body", "status", "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "client_id",
+            "subject",
+            "body",
+            "status",
+            "source",
+            "conversation_id",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
 
 
-class TicketListApi(APIView):
+class CommentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TicketComment
+        fields = ["id", "body", "author", "by_subscriber", "created_at"]
+
+
+def _page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The paginated envelope DRF answers with, for the OpenAPI schema."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+TicketPage = _page_of(TicketOutputSerializer, "PaginatedTicketList")
+CommentPage = _page_of(CommentOutputSerializer, "PaginatedTicketCommentList")
+
+
+def _paginated(
+    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer]
+) -> Response:
+    paginator = PageNumberPagination()
+    page: Any = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    described = {
+        400: "The input is invalid; ``fields`` says which.",
+        401: "No valid bearer token.",
+        403: "The role or token scope does not allow this, or the client is not yours.",
+        404: "No such ticket among those you can see.",
+        409: "The ticket's state does not allow this (invalid_transition, ticket_closed).",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+
+
+# --- endpoints ------------------------------------------------------------------------------------
+
+
+class TicketListApi(_ReadWriteApi):
     class FilterSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False)
-        status = serializers.ChoiceField(choices=Ticket.Status.values, required=False)
+        client_id = serializers.IntegerField(required=False, min_value=1)
+        status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer):
         client_id = serializers.IntegerField(required=False, min_value=1)
         subject = serializers.CharField(max_length=200)
         body = serializers.CharField(required=False, default="", allow_blank=True)
+        source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
+            choices=TicketSource.choices,
+            required=False,
+            help_text="Only services may say where a ticket comes from (the bot: bot); staff open "
+            "agent tickets and subscribers portal tickets.",
+        )
+        conversation_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
 
-    def get_permissions(self) -> list[Any]:
-        permission = _CAN_READ if self.request.method in ("GET", "HEAD", "OPTIONS") else _CAN_WRITE
-        return [permission()]
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: TicketOutputSerializer(many=True)})
+    @extend_schema(parameters=[FilterSerializer], responses={200: TicketPage, **_errors(400, 401, 403)})
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         tickets = selectors.ticket_list(principal=principal_of(request), **filters.validated_data)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(tickets, request, view=self)
-        return paginator.get_paginated_response(TicketOutputSerializer(page, many=True).data)
+        return _paginated(request, self, tickets, TicketOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: TicketOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: TicketOutputSerializer, **_errors(400, 401, 403)})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         principal = principal_of(request)
+        fields = dict(data.validated_data)
         # A subscriber's ticket is for their own client unless they name it (checked in the service).
-        client_id = data.validated_data.pop("client_id", None) or principal.client_id
+        client_id = fields.pop("client_id", None) or principal.client_id
         if client_id is None:
             raise serializers.ValidationError({"client_id": [_("Say which client the ticket is for.")]})
-        ticket = services.ticket_create(principal=principal, client_id=client_id, **data.validated_data)
+        ticket = services.ticket_create(principal=principal, client_id=client_id, **fields)
         return Response(TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class TicketDetailApi(_ReadWriteApi):
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=TicketStatus.choices)
+
+    @extend_schema(responses={200: TicketOutputSerializer, **_errors(401, 403, 404)})
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = selectors.ticket_get(principal=principal_of(request), ticket_id=ticket_id)
+        return Response(TicketOutputSerializer(ticket).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: TicketOutputSerializer, **_errors(400, 401, 403, 404, 409)}
+    )
+    def patch(self, request: Request, ticket_id: int) -> Response:
+        principal = principal_of(request)
+        ticket = selectors.ticket_get(principal=principal, ticket_id=ticket_id)
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ticket = services.ticket_status_change(
+            principal=principal, ticket=ticket, status=body.validated_data["status"]
+        )
+        return Response(TicketOutputSerializer(ticket).data)
+
+
+class TicketCommentListApi(_ReadWriteApi):
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(max_length=5000)
+
+    @extend_schema(responses={200: CommentPage, **_errors(401, 403, 404)})
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = selectors.ticket_get(principal=principal_of(request), ticket_id=ticket_id)
+        return _paginated(
+            request, self, selectors.ticket_comment_list(ticket=ticket), CommentOutputSerializer
+        )
+
+    @extend_schema(
+        request=InputSerializer, responses={201: CommentOutputSerializer, **_errors(400, 401, 403, 404, 409)}
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        principal = principal_of(request)
+        ticket = selectors.ticket_get(principal=principal, ticket_id=ticket_id)
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        comment = services.ticket_comment_add(
+            principal=principal, ticket=ticket, body=body.validated_data["body"]
+        )
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)

@@ -6,4 +6,6 @@ from backoffice.support import api
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets", api.TicketListApi.as_view(), name="tickets"),
+    path("tickets/<int:ticket_id>", api.TicketDetailApi.as_view(), name="ticket-detail"),
+    path("tickets/<int:ticket_id>/comments", api.TicketCommentListApi.as_view(), name="ticket-comments"),
 ]

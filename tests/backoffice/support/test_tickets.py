@@ -70,3 +70,13 @@ def test_nora_of_the_noc_has_no_access_to_tickets(client_as: Callable[[Any], API
 
 def test_an_anonymous_request_is_401(api_client: APIClient, db: None) -> None:
     assert api_client.get(TICKETS).status_code == 401
+
+
+def test_an_invalid_status_filter_is_a_400_naming_the_field(
+    client_as: Callable[[Any], APIClient], bob: Any
+) -> None:
+    response = client_as(bob).get(TICKETS, {"status": "lost"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid"
+    assert "status" in response.json()["fields"]
