@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     # The inbox table of the portal's Kafka consumer (messages applied exactly once).
     "backoffice.messaging",
     "portal",
+    "portal.chat",
 ]
 
 MIDDLEWARE = [
@@ -157,6 +158,35 @@ ENLACE_NETWORK_URL = env_str("ENLACE_NETWORK_URL", ENLACE_IDENTITY_URL)
 ENLACE_NETWORK_TIMEOUT_SECONDS = env_int("ENLACE_NETWORK_TIMEOUT_SECONDS", 3)
 # Refresh the access token this long before it expires, so a call never races the expiry.
 ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS", 30)
+
+# --- Support chat ------------------------------------------------------------------------------
+# The Rasa server (REST channel and, with --enable-api, the HTTP API used to hand back to the bot).
+ENLACE_RASA_URL = env_str("ENLACE_RASA_URL", "http://127.0.0.1:5005")
+# Past it the subscriber is told the assistant is unavailable and an agent is asked for instead.
+ENLACE_RASA_TIMEOUT_SECONDS = float(env_str("ENLACE_RASA_TIMEOUT_SECONDS", "10"))
+# Shared with the action server: it signs who the subscriber is on every message sent to Rasa.
+if PRODUCTION:
+    ENLACE_CHATBOT_METADATA_KEY = env_str("ENLACE_CHATBOT_METADATA_KEY", required=True)
+else:
+    ENLACE_CHATBOT_METADATA_KEY = env_str("ENLACE_CHATBOT_METADATA_KEY", "enlace-chatbot-development-only")
+# The back-office services the agent console reads the subscriber's context from.
+ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
+ENLACE_BILLING_URL = env_str("ENLACE_BILLING_URL", ENLACE_IDENTITY_URL)
+ENLACE_SUPPORT_URL = env_str("ENLACE_SUPPORT_URL", ENLACE_IDENTITY_URL)
+ENLACE_CONTEXT_TIMEOUT_SECONDS = env_int("ENLACE_CONTEXT_TIMEOUT_SECONDS", 3)
+
+# --- E-mail (chat transcripts) ------------------------------------------------------------------
+if env_optional("ENLACE_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("ENLACE_EMAIL_HOST")
+    EMAIL_PORT = env_int("ENLACE_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("ENLACE_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = env_optional("ENLACE_EMAIL_PASSWORD") or ""
+    EMAIL_USE_TLS = env_bool("ENLACE_EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("ENLACE_DEFAULT_FROM_EMAIL", "Enlace <no-reply@enlace.local>")
 
 KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
