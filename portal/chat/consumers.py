@@ -122,7 +122,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         try:
             after = max(0, int(body.get("after") or 0))
         except (TypeError, ValueError):
-            raise InvalidInput("after must be a sequence number") from None
+            raise InvalidInput(translation.gettext_noop("after must be a sequence number")) from None
         self.last_sent = after
         while True:
             batch = await database_sync_to_async(selectors.messages_after)(
@@ -143,7 +143,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         try:
             seq = int(body.get("seq") or 0)
         except (TypeError, ValueError):
-            raise InvalidInput("seq must be a sequence number") from None
+            raise InvalidInput(translation.gettext_noop("seq must be a sequence number")) from None
         await database_sync_to_async(services.messages_acknowledge)(
             conversation_id=self.conversation_id, reader=self.viewer, up_to_seq=seq, read=True, now=timezone.now()
         )

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from portal.chat import events
 from portal.chat.errors import AlreadyTaken, ConversationNotFound, InvalidInput, NotTheOwner
@@ -122,9 +123,9 @@ def conversation_open(
 def _clean_text(text: Any) -> str:
     cleaned = str(text or "").strip()
     if not cleaned:
-        raise InvalidInput("a message needs some text")
+        raise InvalidInput(gettext_noop("a message needs some text"))
     if len(cleaned) > MAX_TEXT:
-        raise InvalidInput(f"a message holds at most {MAX_TEXT} characters")
+        raise InvalidInput(gettext_noop("a message holds at most 4000 characters"))
     return cleaned
 
 
@@ -133,7 +134,7 @@ def _clean_client_msg_id(client_msg_id: Any) -> str | None:
         return None
     value = str(client_msg_id)
     if len(value) > 64:
-        raise InvalidInput("a client message id holds at most 64 characters")
+        raise InvalidInput(gettext_noop("a client message id holds at most 64 characters"))
     return value
 
 
@@ -177,7 +178,7 @@ def message_post_by_agent(
         if existing is not None:
             return Posted(message=message_data(existing), created=False, for_bot=False)
     if conversation.state != State.AGENT or conversation.owner_agent_id != agent_id:
-        raise NotTheOwner("take the conversation over before writing in it")
+        raise NotTheOwner(gettext_noop("take the conversation over before writing in it"))
     message = _append(
         conversation, sender_kind=Sender.AGENT, sender_name=agent_name, text=text, client_msg_id=msg_id, now=now
     )
@@ -233,7 +234,7 @@ def conversation_take_over(*, conversation_id: int, agent_id: int, agent_name: s
 def _owned(conversation_id: int, agent_id: int) -> Conversation:
     conversation = _locked(conversation_id)
     if conversation.state != State.AGENT or conversation.owner_agent_id != agent_id:
-        raise NotTheOwner("only the agent who has the conversation can do this")
+        raise NotTheOwner(gettext_noop("only the agent who has the conversation can do this"))
     return conversation
 
 
@@ -268,12 +269,12 @@ def conversation_rate(*, conversation_id: int, rating: Any, now: datetime) -> No
     try:
         value = int(rating)
     except (TypeError, ValueError):
-        raise InvalidInput("the rating must be a whole number from 1 to 5") from None
+        raise InvalidInput(gettext_noop("the rating must be a whole number from 1 to 5")) from None
     if not 1 <= value <= 5:
-        raise InvalidInput("the rating must be a whole number from 1 to 5")
+        raise InvalidInput(gettext_noop("the rating must be a whole number from 1 to 5"))
     conversation = _locked(conversation_id)
     if conversation.state != State.RESOLVED:
-        raise InvalidInput("only a resolved conversation can be rated")
+        raise InvalidInput(gettext_noop("only a resolved conversation can be rated"))
     conversation.rating = value
     conversation.save(update_fields=["rating"])
     events.publish_on_commit(events.conversation_group(conversation.pk), {"type": "chat.rated", "rating": value})
