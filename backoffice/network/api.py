@@ -25,7 +25,8 @@ from backoffice.network import selectors, services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
 
 STAFF_ROLES = ("noc", "admin")
-CanRead = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
+# Support agents read service states too: the agent console shows them beside the chat.
+CanRead = HasAnyRole(*STAFF_ROLES, "agent") | HasScope("network.read")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
 
 _SPEED_ERROR = gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M".')
