@@ -68,7 +68,9 @@ async def bot_ask(*, conversation_id: int, text: str) -> None:
     """Sends ``text`` to the bot for the conversation and stores its answer (nothing reaches the
     bot once a human has the conversation); a failure queues the conversation for a human."""
     async with _lock(conversation_id):
-        conversation = await database_sync_to_async(selectors.conversation_get)(conversation_id=conversation_id)
+        conversation = await database_sync_to_async(selectors.conversation_get)(
+            conversation_id=conversation_id
+        )
         if conversation.state != conversation.State.BOT:
             return
         claims = {
@@ -88,7 +90,9 @@ async def bot_ask(*, conversation_id: int, text: str) -> None:
                 # Rasa answers nothing when an action failed (it logs the error and goes on).
                 raise BotUnavailable("the bot answered nothing")
         except BotUnavailable:
-            logger.warning("the bot failed on conversation %s; queued for a human", conversation_id, exc_info=True)
+            logger.warning(
+                "the bot failed on conversation %s; queued for a human", conversation_id, exc_info=True
+            )
             await database_sync_to_async(services.conversation_queue)(
                 conversation_id=conversation_id, reason=services.QUEUED_BOT_FAILED, now=timezone.now()
             )

@@ -12,7 +12,10 @@ def canned_responses(language: str) -> list[str]:
             _("Hello, I'm here to help you. Give me a moment to review your account."),
             _("Thank you for waiting. I'm checking your service right now."),
             _("Your payment is recorded; your service reconnects within a few minutes."),
-            _("Please restart your router (unplug it for 30 seconds) and tell me if the connection comes back."),
+            _(
+                "Please restart your router (unplug it for 30 seconds) and tell me if the connection "
+                "comes back."
+            ),
             _("I have opened a ticket; our technical team will contact you."),
             _("Is there anything else I can help you with?"),
         ]

@@ -131,8 +131,14 @@ class ChatSocket(AsyncWebsocketConsumer):
             await self._send_messages(batch)
             if len(batch) < selectors.REPLAY_LIMIT:
                 break
-        conversation = await database_sync_to_async(selectors.conversation_get)(conversation_id=self.conversation_id)
-        await self.send(text_data=self._render_state(conversation.state, conversation.owner_agent_id, conversation.owner_agent_name))
+        conversation = await database_sync_to_async(selectors.conversation_get)(
+            conversation_id=self.conversation_id
+        )
+        await self.send(
+            text_data=self._render_state(
+                conversation.state, conversation.owner_agent_id, conversation.owner_agent_name
+            )
+        )
 
     async def on_typing(self, body: dict[str, Any]) -> None:
         await self.channel_layer.group_send(
@@ -145,7 +151,11 @@ class ChatSocket(AsyncWebsocketConsumer):
         except (TypeError, ValueError):
             raise InvalidInput(translation.gettext_noop("seq must be a sequence number")) from None
         await database_sync_to_async(services.messages_acknowledge)(
-            conversation_id=self.conversation_id, reader=self.viewer, up_to_seq=seq, read=True, now=timezone.now()
+            conversation_id=self.conversation_id,
+            reader=self.viewer,
+            up_to_seq=seq,
+            read=True,
+            now=timezone.now(),
         )
 
     # --- from the channel layer -----------------------------------------------------------------
@@ -273,6 +283,10 @@ class AgentQueueConsumer(AsyncWebsocketConsumer):
         return
 
     async def queue_changed(self, event: dict[str, Any]) -> None:
-        queue = await database_sync_to_async(selectors.queue_list)(now=timezone.now(), agent_id=int(self.user["id"]))
+        queue = await database_sync_to_async(selectors.queue_list)(
+            now=timezone.now(), agent_id=int(self.user["id"])
+        )
         with translation.override(self.scope.get("portal_language")):
-            await self.send(text_data=render_to_string("chat/agent_queue.html", {"queue": queue, "oob": True}))
+            await self.send(
+                text_data=render_to_string("chat/agent_queue.html", {"queue": queue, "oob": True})
+            )

@@ -67,13 +67,16 @@ def _items(body: Any) -> list[dict[str, Any]]:
 
 def services_part(client_id: int, token: str) -> list[str]:
     """The client's internet services: plan, speed and status (network service)."""
-    body = _get(settings.ENLACE_NETWORK_URL, "/api/network/v1/services/", token=token, params={"client_id": client_id})
+    body = _get(
+        settings.ENLACE_NETWORK_URL, "/api/network/v1/services/", token=token, params={"client_id": client_id}
+    )
     lines = []
     for item in _items(body):
         speed = item.get("speed") or {}
         status = str(item.get("status", "?"))
         reason = item.get("suspension_reason")
-        line = f"#{item.get('subscription_id')} · {item.get('plan_code', '?')} ({speed.get('download', '?')}/{speed.get('upload', '?')}) · {status}"
+        speeds = f"{speed.get('download', '?')}/{speed.get('upload', '?')}"
+        line = f"#{item.get('subscription_id')} · {item.get('plan_code', '?')} ({speeds}) · {status}"
         lines.append(line + (f" ({reason})" if reason else ""))
     return lines
 
@@ -83,9 +86,11 @@ def client_part(client_id: int, token: str) -> list[str]:
     body = _get(settings.ENLACE_CLIENTS_URL, f"/api/clients/v1/clients/{int(client_id)}/", token=token)
     if not isinstance(body, dict):
         raise ContextUnavailable("the client is not an object")
-    name = body.get("name") or body.get("full_name") or " ".join(
-        str(body.get(k, "")) for k in ("first_name", "last_name")
-    ).strip()
+    name = (
+        body.get("name")
+        or body.get("full_name")
+        or " ".join(str(body.get(k, "")) for k in ("first_name", "last_name")).strip()
+    )
     lines = [str(name or f"#{client_id}")]
     for key in ("identification", "phone", "email", "address"):
         if body.get(key):
@@ -118,7 +123,9 @@ def invoices_part(client_id: int, token: str) -> list[str]:
 
 def tickets_part(client_id: int, token: str) -> list[str]:
     """The client's tickets not yet resolved (support service)."""
-    body = _get(settings.ENLACE_SUPPORT_URL, "/api/support/v1/tickets", token=token, params={"client_id": client_id})
+    body = _get(
+        settings.ENLACE_SUPPORT_URL, "/api/support/v1/tickets", token=token, params={"client_id": client_id}
+    )
     return [
         f"#{item.get('id')} {item.get('subject', '')} · {item.get('status', '?')}"
         for item in _items(body)

@@ -24,7 +24,7 @@ class AlreadyTaken(ChatError):
 
 
 class InvalidInput(ChatError):
-    """What the browser sent cannot be used (empty text, a rating out of 1–5, …)."""
+    """What the browser sent cannot be used (empty text, a rating out of 1 to 5, …)."""
 
 
 class BotUnavailable(ChatError):

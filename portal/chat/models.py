@@ -7,6 +7,8 @@ after the last one it saw; a client message id makes a resent subscriber or agen
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 
@@ -18,6 +20,9 @@ class Conversation(models.Model):
         QUEUED = "queued", "queued"
         AGENT = "agent", "agent"
         RESOLVED = "resolved", "resolved"
+
+    # Declared because mypy checks against the back office's settings, where this app is absent.
+    objects: ClassVar[models.Manager[Conversation]] = models.Manager()
 
     subscriber_user_id = models.BigIntegerField(unique=True)
     subscriber_name = models.CharField(max_length=200, blank=True)
@@ -55,12 +60,16 @@ class Message(models.Model):
         AGENT = "agent", "agent"
         SYSTEM = "system", "system"
 
+    objects: ClassVar[models.Manager[Message]] = models.Manager()
+
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation_id: int
     seq = models.PositiveIntegerField()
     sender_kind = models.CharField(max_length=16, choices=Sender.choices)
     sender_name = models.CharField(max_length=200, blank=True)
-    # Chosen by the sending browser; null for bot and system messages.
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    # Chosen by the sending browser; null (not "") for bot and system messages, so the unique
+    # constraint below leaves them out.
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     text = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()

@@ -34,7 +34,11 @@ def reply_parse(body: Any) -> BotReply:
         if isinstance(item.get("text"), str) and item["text"].strip():
             texts.append(item["text"])
         custom = item.get("custom")
-        if isinstance(custom, dict) and isinstance(custom.get("enlace"), dict) and custom["enlace"].get("handoff"):
+        if (
+            isinstance(custom, dict)
+            and isinstance(custom.get("enlace"), dict)
+            and custom["enlace"].get("handoff")
+        ):
             handoff = True
     return BotReply(texts=texts, handoff=handoff)
 
@@ -59,7 +63,9 @@ class RasaClient:
 
     async def message_send(self, *, sender_id: str, text: str, metadata: dict[str, Any]) -> BotReply:
         """Sends the subscriber's message as ``sender_id`` and returns the bot's answer."""
-        body = await self._post("/webhooks/rest/webhook", {"sender": sender_id, "message": text, "metadata": metadata})
+        body = await self._post(
+            "/webhooks/rest/webhook", {"sender": sender_id, "message": text, "metadata": metadata}
+        )
         return reply_parse(body)
 
     async def events_append(self, *, sender_id: str, events: list[dict[str, Any]]) -> None:

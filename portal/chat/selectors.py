@@ -39,7 +39,9 @@ def conversation_of_subscriber(*, user_id: int) -> Conversation | None:
     return Conversation.objects.filter(subscriber_user_id=user_id).first()
 
 
-def messages_after(*, conversation_id: int, after_seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+def messages_after(
+    *, conversation_id: int, after_seq: int, limit: int = REPLAY_LIMIT
+) -> list[dict[str, Any]]:
     """The conversation's messages with a sequence number above ``after_seq``, oldest first."""
     messages = Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq")
     return [message_data(message) for message in messages[:limit]]

@@ -180,7 +180,12 @@ def message_post_by_agent(
     if conversation.state != State.AGENT or conversation.owner_agent_id != agent_id:
         raise NotTheOwner(gettext_noop("take the conversation over before writing in it"))
     message = _append(
-        conversation, sender_kind=Sender.AGENT, sender_name=agent_name, text=text, client_msg_id=msg_id, now=now
+        conversation,
+        sender_kind=Sender.AGENT,
+        sender_name=agent_name,
+        text=text,
+        client_msg_id=msg_id,
+        now=now,
     )
     return Posted(message=message_data(message), created=True, for_bot=False)
 
@@ -193,7 +198,9 @@ def bot_answers_store(*, conversation_id: int, texts: list[str], now: datetime) 
     if conversation.state != State.BOT:
         return []
     return [
-        message_data(_append(conversation, sender_kind=Sender.BOT, text=text, now=now)) for text in texts if text
+        message_data(_append(conversation, sender_kind=Sender.BOT, text=text, now=now))
+        for text in texts
+        if text
     ]
 
 
@@ -214,7 +221,9 @@ def conversation_queue(*, conversation_id: int, reason: str, now: datetime) -> b
 
 
 @transaction.atomic
-def conversation_take_over(*, conversation_id: int, agent_id: int, agent_name: str, now: datetime) -> Conversation:
+def conversation_take_over(
+    *, conversation_id: int, agent_id: int, agent_name: str, now: datetime
+) -> Conversation:
     """Makes the agent the conversation's owner (the bot hears nothing more); AlreadyTaken, naming
     the owner, when another agent got it first. Taking one's own conversation again is a no-op."""
     conversation = _locked(conversation_id)
@@ -265,7 +274,7 @@ def conversation_resolve(*, conversation_id: int, agent_id: int, now: datetime) 
 
 @transaction.atomic
 def conversation_rate(*, conversation_id: int, rating: Any, now: datetime) -> None:
-    """Records the subscriber's satisfaction (1–5) with their resolved conversation."""
+    """Records the subscriber's satisfaction (1 to 5) with their resolved conversation."""
     try:
         value = int(rating)
     except (TypeError, ValueError):
@@ -277,17 +286,21 @@ def conversation_rate(*, conversation_id: int, rating: Any, now: datetime) -> No
         raise InvalidInput(gettext_noop("only a resolved conversation can be rated"))
     conversation.rating = value
     conversation.save(update_fields=["rating"])
-    events.publish_on_commit(events.conversation_group(conversation.pk), {"type": "chat.rated", "rating": value})
+    events.publish_on_commit(
+        events.conversation_group(conversation.pk), {"type": "chat.rated", "rating": value}
+    )
 
 
 @transaction.atomic
-def messages_acknowledge(*, conversation_id: int, reader: str, up_to_seq: int, read: bool, now: datetime) -> int:
+def messages_acknowledge(
+    *, conversation_id: int, reader: str, up_to_seq: int, read: bool, now: datetime
+) -> int:
     """Marks the other side's messages up to ``up_to_seq`` delivered to ``reader`` (subscriber or
     agent), and read too when ``read``; announces the receipt. Returns how many changed."""
-    others = (
-        [Sender.BOT, Sender.AGENT, Sender.SYSTEM] if reader == Sender.SUBSCRIBER else [Sender.SUBSCRIBER]
+    others = [Sender.BOT, Sender.AGENT, Sender.SYSTEM] if reader == Sender.SUBSCRIBER else [Sender.SUBSCRIBER]
+    messages = Message.objects.filter(
+        conversation_id=conversation_id, seq__lte=up_to_seq, sender_kind__in=others
     )
-    messages = Message.objects.filter(conversation_id=conversation_id, seq__lte=up_to_seq, sender_kind__in=others)
     changed = messages.filter(delivered_at__isnull=True).update(delivered_at=now)
     if read:
         changed += messages.filter(read_at__isnull=True).update(read_at=now)

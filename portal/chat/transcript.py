@@ -17,7 +17,8 @@ def transcript_email(*, conversation_id: int, to: str) -> None:
     messages = selectors.messages_after(conversation_id=conversation_id, after_seq=0, limit=100_000)
     with translation.override(conversation.language):
         body = render_to_string(
-            "chat/transcript.txt", {"conversation": conversation, "messages": messages, "viewer": "transcript"}
+            "chat/transcript.txt",
+            {"conversation": conversation, "messages": messages, "viewer": "transcript"},
         )
         subject = _("Your conversation with Enlace support")
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import async_to_sync
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -75,7 +74,11 @@ def panel(request: HtmxHttpRequest) -> HttpResponse:
         language=get_language() or "es",
         now=timezone.now(),
     )
-    context = {"viewer": "subscriber", "conversation": conversation, "socket_url": f"/ws/chat/{conversation.pk}/"}
+    context = {
+        "viewer": "subscriber",
+        "conversation": conversation,
+        "socket_url": f"/ws/chat/{conversation.pk}/",
+    }
     return render(request, "chat/panel.html", context)
 
 
@@ -113,9 +116,12 @@ def agent_conversation(request: HttpRequest, conversation_id: int) -> HttpRespon
 def agent_context(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(conversation_id)
     parts = accounts.with_access_token(
-        request, lambda token: context_client.subscriber_context(client_id=conversation.client_id, token=token)
+        request,
+        lambda token: context_client.subscriber_context(client_id=conversation.client_id, token=token),
     )
-    return render(request, "chat/agent_context.html", {"conversation": conversation, "context": {"parts": parts}})
+    return render(
+        request, "chat/agent_context.html", {"conversation": conversation, "context": {"parts": parts}}
+    )
 
 
 @require_POST
@@ -126,10 +132,15 @@ def agent_take_over(request: HttpRequest, conversation_id: int) -> HttpResponse:
     _conversation(conversation_id)
     try:
         services.conversation_take_over(
-            conversation_id=conversation_id, agent_id=user.id, agent_name=agent_name(user.to_dict()), now=timezone.now()
+            conversation_id=conversation_id,
+            agent_id=user.id,
+            agent_name=agent_name(user.to_dict()),
+            now=timezone.now(),
         )
     except AlreadyTaken as exc:
-        return _result(request, _("%(name)s already has this conversation.") % {"name": exc.owner_name}, status=409)
+        return _result(
+            request, _("%(name)s already has this conversation.") % {"name": exc.owner_name}, status=409
+        )
     return _result(request, _("The conversation is yours. The bot will not answer while you have it."))
 
 
@@ -144,7 +155,9 @@ def agent_hand_back(request: HttpRequest, conversation_id: int) -> HttpResponse:
     try:
         async_to_sync(rasa_client().resume)(sender_id=sender_id(conversation_id))
     except BotUnavailable:
-        return _result(request, _("The bot is not available right now; keep the conversation for now."), status=502)
+        return _result(
+            request, _("The bot is not available right now; keep the conversation for now."), status=502
+        )
     try:
         services.conversation_hand_back(conversation_id=conversation_id, agent_id=user.id, now=timezone.now())
     except NotTheOwner:
@@ -158,7 +171,9 @@ def agent_resolve(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Resolves the agent's conversation; the subscriber is asked for a rating."""
     _conversation(conversation_id)
     try:
-        services.conversation_resolve(conversation_id=conversation_id, agent_id=_user(request).id, now=timezone.now())
+        services.conversation_resolve(
+            conversation_id=conversation_id, agent_id=_user(request).id, now=timezone.now()
+        )
     except NotTheOwner:
         return _result(request, _("Only the agent who has the conversation can resolve it."), status=409)
     return _result(request, _("Resolved. The subscriber was asked to rate the conversation."))

@@ -28,8 +28,19 @@ ANA_AGENT: dict[str, Any] = {
     "language": "es",
     "email_verified": True,
 }
-CARLOS_AGENT: dict[str, Any] = {**ANA_AGENT, "id": 202, "email": "carlos@enlace.ec", "full_name": "Carlos Agente"}
-ALICE_EN: dict[str, Any] = {**ALICE, "id": 103, "email": "alice.en@example.ec", "client_id": 3, "language": "en"}
+CARLOS_AGENT: dict[str, Any] = {
+    **ANA_AGENT,
+    "id": 202,
+    "email": "carlos@enlace.ec",
+    "full_name": "Carlos Agente",
+}
+ALICE_EN: dict[str, Any] = {
+    **ALICE,
+    "id": 103,
+    "email": "alice.en@example.ec",
+    "client_id": 3,
+    "language": "en",
+}
 
 
 def conversation_for(user: dict[str, Any], *, language: str = "es") -> Conversation:
@@ -67,7 +78,9 @@ def messages_in(fragment: str) -> list[tuple[int, str, str]]:
     for chunk in fragment.split('<div class="chat-msg')[1:]:
         head, text = _HEAD.search(chunk), _TEXT.search(chunk)
         assert head is not None, chunk
-        found.append((int(head.group(1)), head.group(2), html.unescape(text.group(1).strip()) if text else ""))
+        found.append(
+            (int(head.group(1)), head.group(2), html.unescape(text.group(1).strip()) if text else "")
+        )
     return found
 
 

@@ -58,7 +58,9 @@ def test_the_subscribers_chat_panel_opens_their_own_conversation() -> None:
 
 def test_of_two_agents_taking_the_same_conversation_at_once_exactly_one_wins() -> None:
     conversation = conversation_for(ALICE)
-    services.conversation_queue(conversation_id=conversation.pk, reason=services.QUEUED_ON_REQUEST, now=timezone.now())
+    services.conversation_queue(
+        conversation_id=conversation.pk, reason=services.QUEUED_ON_REQUEST, now=timezone.now()
+    )
     url = reverse("chat:agent-take-over", args=[conversation.pk])
     browsers = {"ana": _browser(ANA_AGENT), "carlos": _browser(CARLOS_AGENT)}
     start = threading.Barrier(2)
@@ -118,12 +120,20 @@ def test_the_transcript_is_emailed_in_the_subscribers_language() -> None:
     services.conversation_take_over(
         conversation_id=conversation.pk, agent_id=ANA_AGENT["id"], agent_name="Ana Agente", now=timezone.now()
     )
-    services.message_post_by_subscriber(conversation_id=conversation.pk, text="Sin internet", client_msg_id="a", now=timezone.now())
-    services.message_post_by_agent(
-        conversation_id=conversation.pk, agent_id=ANA_AGENT["id"], agent_name="Ana Agente", text="Ya lo reviso",
-        client_msg_id="n", now=timezone.now(),
+    services.message_post_by_subscriber(
+        conversation_id=conversation.pk, text="Sin internet", client_msg_id="a", now=timezone.now()
     )
-    response = _browser(ANA_AGENT).post(reverse("chat:agent-transcript", args=[conversation.pk]), {"email": ""})
+    services.message_post_by_agent(
+        conversation_id=conversation.pk,
+        agent_id=ANA_AGENT["id"],
+        agent_name="Ana Agente",
+        text="Ya lo reviso",
+        client_msg_id="n",
+        now=timezone.now(),
+    )
+    response = _browser(ANA_AGENT).post(
+        reverse("chat:agent-transcript", args=[conversation.pk]), {"email": ""}
+    )
     assert response.status_code == 200
     [email] = mail.outbox
     assert email.to == [ALICE["email"]]
@@ -135,7 +145,9 @@ def test_the_transcript_is_emailed_in_the_subscribers_language() -> None:
 
 def test_a_transcript_to_a_malformed_address_is_refused() -> None:
     conversation = conversation_for(ALICE)
-    response = _browser(ANA_AGENT).post(reverse("chat:agent-transcript", args=[conversation.pk]), {"email": "nope"})
+    response = _browser(ANA_AGENT).post(
+        reverse("chat:agent-transcript", args=[conversation.pk]), {"email": "nope"}
+    )
     assert response.status_code == 422
     assert not mail.outbox
 
@@ -146,7 +158,9 @@ def test_the_context_shows_the_subscribers_service_from_the_network_service_and_
     settings.ENLACE_CLIENTS_URL = settings.ENLACE_BILLING_URL = identity.url
     settings.ENLACE_SUPPORT_URL = f"http://127.0.0.1:{free_port()}"  # down
     browser = Client(REMOTE_ADDR="203.0.113.200")
-    signed_in = browser.post(reverse("portal:sign-in"), {"email": "agent@enlace.demo", "password": DEMO_PASSWORD})
+    signed_in = browser.post(
+        reverse("portal:sign-in"), {"email": "agent@enlace.demo", "password": DEMO_PASSWORD}
+    )
     assert signed_in.status_code == 302
     conversation = conversation_for({**ALICE, "client_id": 1})
 

@@ -8,7 +8,6 @@ the conversation the bot receives nothing; after the hand-back it answers again.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -67,7 +66,9 @@ async def test_hello_is_greeted_in_english_for_an_english_subscriber() -> None:
         await alice.disconnect()
 
 
-async def test_the_bot_is_silent_while_an_agent_owns_the_conversation_and_answers_after_the_hand_back() -> None:
+async def test_the_bot_is_silent_while_an_agent_owns_the_conversation_and_answers_after_the_hand_back() -> (
+    None
+):
     conversation = await sync_to_async(conversation_for)(ALICE, language="es")
     await sync_to_async(services.conversation_take_over)(
         conversation_id=conversation.pk, agent_id=ANA_AGENT["id"], agent_name="Ana Agente", now=timezone.now()

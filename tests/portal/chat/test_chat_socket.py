@@ -35,7 +35,10 @@ def _rasa_down(settings) -> None:  # type: ignore[no-untyped-def]
 
 async def _agent_owns(conversation: Conversation) -> None:
     await sync_to_async(services.conversation_take_over)(
-        conversation_id=conversation.pk, agent_id=ANA_AGENT["id"], agent_name=ANA_AGENT["full_name"], now=timezone.now()
+        conversation_id=conversation.pk,
+        agent_id=ANA_AGENT["id"],
+        agent_name=ANA_AGENT["full_name"],
+        now=timezone.now(),
     )
 
 
@@ -196,7 +199,11 @@ async def test_when_rasa_is_down_the_subscriber_is_told_and_the_conversation_is_
         await send(alice, type="message", text="hola", client_msg_id="a-1")
         assert await receive_messages(alice, 2) == [
             (1, "subscriber", "hola"),
-            (2, "system", "Nuestro asistente no está disponible en este momento. Un asesor te responderá en breve."),
+            (
+                2,
+                "system",
+                "Nuestro asistente no está disponible en este momento. Un asesor te responderá en breve.",
+            ),
         ]
     finally:
         await alice.disconnect()
