@@ -32,7 +32,8 @@ GREETING = "¡Hola! Soy el asistente de Enlace."
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaBot]:
-    with rasa_bot(tmp_path_factory.mktemp("chat-rasa"), {"ENLACE_CHATBOT_METADATA_KEY": METADATA_KEY}) as running:
+    action_env = {"ENLACE_CHATBOT_METADATA_KEY": METADATA_KEY}
+    with rasa_bot(tmp_path_factory.mktemp("chat-rasa"), action_env) as running:
         yield running
 
 
@@ -110,7 +111,8 @@ def test_an_agent_takes_over_from_the_bot_and_hands_back(stack: Stack, tmp_path:
             # Carla's screen says who has it, and her take-over (sent anyway) is refused.
             expect(carla.get_by_test_id("chat-owner")).to_contain_text("Bob Agent atiende esta conversación")
             csrf = json.loads(carla.locator("body").get_attribute("hx-headers") or "{}")["X-CSRFToken"]
-            refused = carla.request.post(carla.url + "take/", headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+            headers = {"X-CSRFToken": csrf, "HX-Request": "true"}
+            refused = carla.request.post(carla.url + "take/", headers=headers)
             assert refused.status == 409
             assert "Bob Agent ya atiende esta conversación." in refused.text()
 
