@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     # The inbox table of the portal's Kafka consumer (messages applied exactly once).
     "backoffice.messaging",
     "portal",
+    "portal.chat",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +181,34 @@ ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRES
 # An open notification socket asks identity this often whether its session still lives
 # (revocations no event announces: a sign-out on another device, a deactivated account).
 ENLACE_PORTAL_SOCKET_SESSION_CHECK_SECONDS = env_int("ENLACE_PORTAL_SOCKET_SESSION_CHECK_SECONDS", 300)
+
+# --- Support chat ------------------------------------------------------------------------------
+# The Rasa server (REST channel and, with --enable-api, the HTTP API used to hand back to the bot).
+ENLACE_RASA_URL = env_str("ENLACE_RASA_URL", "http://127.0.0.1:5005")
+# Past it the subscriber is told the assistant is unavailable and an agent is asked for instead.
+ENLACE_RASA_TIMEOUT_SECONDS = float(env_str("ENLACE_RASA_TIMEOUT_SECONDS", "10"))
+# Shared with the action server: it signs who the subscriber is on every message sent to Rasa.
+if PRODUCTION:
+    ENLACE_CHATBOT_METADATA_KEY = env_str("ENLACE_CHATBOT_METADATA_KEY", required=True)
+else:
+    ENLACE_CHATBOT_METADATA_KEY = env_str("ENLACE_CHATBOT_METADATA_KEY", "enlace-chatbot-development-only")
+# The back-office services the agent console reads the subscriber's context from.
+ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
+ENLACE_BILLING_URL = env_str("ENLACE_BILLING_URL", ENLACE_IDENTITY_URL)
+ENLACE_CONTEXT_TIMEOUT_SECONDS = env_int("ENLACE_CONTEXT_TIMEOUT_SECONDS", 3)
+
+# --- E-mail (chat transcripts) ------------------------------------------------------------------
+if env_optional("ENLACE_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("ENLACE_EMAIL_HOST")
+    EMAIL_PORT = env_int("ENLACE_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("ENLACE_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = env_optional("ENLACE_EMAIL_PASSWORD") or ""
+    EMAIL_USE_TLS = env_bool("ENLACE_EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("ENLACE_DEFAULT_FROM_EMAIL", "Enlace <no-reply@enlace.local>")
 
 KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 

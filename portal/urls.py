@@ -23,6 +23,7 @@ portal_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include((portal_patterns, "portal"), namespace="portal")),
+    path("", include("portal.chat.urls", namespace="chat")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -25,7 +25,8 @@ from backoffice.network import selectors, services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
 
 STAFF_ROLES = ("noc", "admin")
-CanRead = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
+# Support agents read service states too: the agent console shows them beside the chat.
+CanRead = HasAnyRole(*STAFF_ROLES, "agent") | HasScope("network.read")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
 # A line diagnosis changes nothing on the router: the support bot may run one without the power
 # to suspend or move services that network.write carries.

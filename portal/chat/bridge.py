@@ -1,0 +1,106 @@
+"""The bridge between a conversation and the Rasa bot.
+
+The conversation's id is Rasa's sender id. Each subscriber message the bot should answer is sent
+in a background task (the socket keeps serving meanwhile), signed with who the subscriber is;
+the answers are stored and pushed like any message. When the bot asks for a human, or Rasa or an
+action fails or times out, the conversation goes to the human queue and the subscriber is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from chatbot.metadata import sign
+from portal.chat import selectors, services
+from portal.chat.errors import BotUnavailable
+from portal.chat.rasa_client import rasa_client
+from portal.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Background tasks are kept referenced until they finish (asyncio holds only weak references).
+_tasks: set[asyncio.Task[None]] = set()
+# One bot call at a time per conversation, so answers come back in the order of the questions.
+# Keyed by event loop too (a lock belongs to one loop); gone once no task holds it.
+_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _lock(conversation_id: int) -> asyncio.Lock:
+    key = (id(asyncio.get_running_loop()), conversation_id)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
+    return lock
+
+
+def sender_id(conversation_id: int) -> str:
+    return str(int(conversation_id))
+
+
+def bot_ask_later(*, conversation_id: int, text: str) -> asyncio.Task[None]:
+    """Asks the bot in the background; the caller does not wait for the answer."""
+    task = asyncio.get_running_loop().create_task(bot_ask(conversation_id=conversation_id, text=text))
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
+
+async def _session_prepare(conversation_id: int, language: str, bot_language: str) -> None:
+    """Tells Rasa the subscriber's language (the ``language`` slot its answers depend on); the
+    first time it also starts the bot's session, so the bot answers even before the action
+    server's session-start action has run."""
+    events: list[dict[str, object]] = []
+    if not bot_language:
+        events += [{"event": "session_started"}, {"event": "action", "name": "action_listen"}]
+    events.append({"event": "slot", "name": "language", "value": language})
+    await rasa_client().events_append(sender_id=sender_id(conversation_id), events=events)
+    await database_sync_to_async(services.conversation_bot_language_set)(
+        conversation_id=conversation_id, language=language
+    )
+
+
+async def bot_ask(*, conversation_id: int, text: str) -> None:
+    """Sends ``text`` to the bot for the conversation and stores its answer (nothing reaches the
+    bot once a human has the conversation); a failure queues the conversation for a human."""
+    async with _lock(conversation_id):
+        conversation = await database_sync_to_async(selectors.conversation_get)(
+            conversation_id=conversation_id
+        )
+        if conversation.state != conversation.State.BOT:
+            return
+        claims = {
+            "client_id": conversation.client_id,
+            "user_id": conversation.subscriber_user_id,
+            "language": conversation.language,
+            "conversation_id": conversation.pk,
+        }
+        try:
+            if conversation.bot_language != conversation.language:
+                await _session_prepare(conversation.pk, conversation.language, conversation.bot_language)
+            metadata = sign(claims, settings.ENLACE_CHATBOT_METADATA_KEY)
+            reply = await rasa_client().message_send(
+                sender_id=sender_id(conversation.pk), text=text, metadata=metadata
+            )
+            if not reply.texts and not reply.handoff:
+                # Rasa answers nothing when an action failed (it logs the error and goes on).
+                raise BotUnavailable("the bot answered nothing")
+        except BotUnavailable:
+            logger.warning(
+                "the bot failed on conversation %s; queued for a human", conversation_id, exc_info=True
+            )
+            await database_sync_to_async(services.conversation_queue)(
+                conversation_id=conversation_id, reason=services.QUEUED_BOT_FAILED, now=timezone.now()
+            )
+            return
+        await database_sync_to_async(services.bot_answers_store)(
+            conversation_id=conversation_id, texts=reply.texts, now=timezone.now()
+        )
+        if reply.handoff:
+            await database_sync_to_async(services.conversation_queue)(
+                conversation_id=conversation_id, reason=services.QUEUED_BY_BOT, now=timezone.now()
+            )
