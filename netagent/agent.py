@@ -20,8 +20,8 @@ import functools
 import logging
 import threading
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import InvalidMessage
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import InvalidMessage
 from netagent.apply import ApplySettings
 from netagent.commands import DESIRED, DIAGNOSE, RECONCILE, CommandHandler, Delivery
 from netagent.config import NetagentConfig

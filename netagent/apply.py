@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from netagent.routeros import RouterError
+from netagent.errors import RouterError
 
 Status = Literal["active", "suspended", "terminated"]
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from portal.conf import settings
 from portal.identity_client import (
     IdentityUnavailable,
     IdentityUser,

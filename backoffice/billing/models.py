@@ -1,1 +1,1 @@
-"""Tables of the billing service (database alias: see backoffice.services)."""
+"""Tables of the billing service (database alias: see backoffice.databases)."""

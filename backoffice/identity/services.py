@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from backoffice.access.errors import Conflict, DomainError, TooManyRequests, Unauthorized
 from backoffice.identity import emails, throttling, tokens
 from backoffice.identity.models import ActivationCode, AuditEvent, OneTimeToken, Role, User
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
+from enlace_messaging import catalog
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.envelope import Envelope
 
 DB = "default"  # identity's database alias
 ACTIVATION_CODE_DAYS = 7

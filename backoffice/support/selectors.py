@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from backoffice.access.drf import ensure_can_access_client, is_staff_or_service
 from backoffice.access.verifier import Principal
-from backoffice.services import service_db
+from backoffice.databases import service_db
 from backoffice.support.models import Ticket
 
 DB = service_db("support")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backoffice.access.drf import ensure_can_access_client
 from backoffice.access.verifier import Principal
-from backoffice.services import service_db
+from backoffice.databases import service_db
 from backoffice.support.models import Ticket
 
 DB = service_db("support")

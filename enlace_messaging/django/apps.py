@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class MessagingConfig(AppConfig):
-    name = "backoffice.messaging"
+    name = "enlace_messaging.django"
     label = "messaging"
     verbose_name = "Messaging (outbox and inbox)"

@@ -1,3 +1,3 @@
 """Importing this package registers every message type's schema."""
 
-from backoffice.messaging.schemas import billing, clients, identity, network  # noqa: F401
+from enlace_messaging.schemas import billing, clients, identity, network  # noqa: F401

@@ -1,6 +1,6 @@
 """Billing events the network service reacts to (topic enlace.billing.events.v1, key: client)."""
 
-from backoffice.messaging.catalog import register
+from enlace_messaging.catalog import register
 
 _ACCOUNT = {
     "type": "object",

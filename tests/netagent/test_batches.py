@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from netagent.apply import ApplySettings
 from netagent.commands import APPLIED, FAILED, CommandHandler, Delivery
 from netagent.emulator import RouterEmulator

@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backoffice.identity.models import AuditEvent
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.models import OutboxMessage
 from tests.backoffice.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

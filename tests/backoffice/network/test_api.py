@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backoffice.messaging.catalog import NETWORK_COMMANDS
 from backoffice.network.models import Router, Service
+from enlace_messaging.catalog import NETWORK_COMMANDS
 
 pytestmark = pytest.mark.django_db(databases=["default", "network"])
 

@@ -1,0 +1,53 @@
+"""Validation shared by the API and the consumers: speeds, addresses, address pools."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from django.utils.translation import gettext as _
+
+from backoffice.access.errors import DomainError
+
+# Same rule as the message schema, but without a zero rate: "20M", "512k", "1G", "2000000".
+SPEED_RE = re.compile(r"^[1-9][0-9]*[kMG]?$")
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def validate_speed(value: str, *, field: str) -> str:
+    """Returns ``value`` when it is a RouterOS rate like "20M"; raises DomainError otherwise."""
+    if not SPEED_RE.match(value or ""):
+        raise DomainError(
+            _('%(field)s "%(value)s" is not a speed: use a number with k, M or G, e.g. "20M".')
+            % {"field": field, "value": value},
+            code="invalid_speed",
+        )
+    return value
+
+
+def validate_address(value: str) -> str:
+    """Returns ``value`` normalised when it is a unicast IPv4 host address; raises DomainError."""
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise DomainError(
+            _('"%(value)s" is not a valid IPv4 address.') % {"value": value}, code="invalid_address"
+        ) from None
+    if address.is_multicast or address.is_unspecified or address.is_loopback or address == _BROADCAST:
+        raise DomainError(
+            _('"%(value)s" cannot be given to a subscriber.') % {"value": value}, code="invalid_address"
+        )
+    return str(address)
+
+
+def validate_pool(value: str) -> str:
+    """Returns ``value`` normalised when it is an IPv4 network in CIDR form (or empty)."""
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.IPv4Network(value, strict=False))
+    except ValueError:
+        raise DomainError(
+            _('"%(value)s" is not an IPv4 network such as 10.20.0.0/24.') % {"value": value},
+            code="invalid_pool",
+        ) from None
