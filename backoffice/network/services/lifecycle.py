@@ -33,7 +33,7 @@ from backoffice.network.services.common import (
     save_new,
 )
 from backoffice.network.services.messages import Messages
-from backoffice.network.services.validation import validate_address, validate_speed
+from backoffice.network.services.validation import ensure_suspension_reason, validate_address, validate_speed
 from enlace_messaging.envelope import Envelope
 
 
@@ -209,15 +209,6 @@ def service_suspend(
     ensure_suspension_reason(reason)
     with transaction.atomic(using=DB):
         return _suspend_locked(lock(service), reason=reason, now=now, causation=causation)
-
-
-def ensure_suspension_reason(reason: str) -> None:
-    if reason not in SuspensionReason.values:
-        raise DomainError(
-            _('"%(reason)s" is not a suspension reason; use one of: %(choices)s.')
-            % {"reason": reason, "choices": ", ".join(SuspensionReason.values)},
-            code="invalid_reason",
-        )
 
 
 def _suspend_locked(service: Service, *, reason: str, now: datetime, causation: Envelope | None) -> Service:

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from backoffice.network.models import CommandKind, Service, ServiceStatus
 from backoffice.network.services.common import DB
-from backoffice.network.services.lifecycle import ensure_suspension_reason
 from backoffice.network.services.messages import Messages
+from backoffice.network.services.validation import ensure_suspension_reason
 from enlace_messaging.envelope import Envelope
 
 

@@ -1,4 +1,4 @@
-"""Validation shared by the API and the consumers: speeds, addresses, address pools."""
+"""Validation shared by the API and the consumers: speeds, addresses, address pools, reasons."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from django.utils.translation import gettext as _
 
 from backoffice.access.errors import DomainError
+from backoffice.network.models import SuspensionReason
 
 # Same rule as the message schema, but without a zero rate: "20M", "512k", "1G", "2000000".
 SPEED_RE = re.compile(r"^[1-9][0-9]*[kMG]?$")
@@ -51,3 +52,13 @@ def validate_pool(value: str) -> str:
             _('"%(value)s" is not an IPv4 network such as 10.20.0.0/24.') % {"value": value},
             code="invalid_pool",
         ) from None
+
+
+def ensure_suspension_reason(reason: str) -> None:
+    """Raises DomainError unless ``reason`` is a :class:`SuspensionReason` value."""
+    if reason not in SuspensionReason.values:
+        raise DomainError(
+            _('"%(reason)s" is not a suspension reason; use one of: %(choices)s.')
+            % {"reason": reason, "choices": ", ".join(SuspensionReason.values)},
+            code="invalid_reason",
+        )
