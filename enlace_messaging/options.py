@@ -12,7 +12,8 @@ def producer_options(bootstrap: str, *, client_id: str, timeout: float) -> dict[
     idempotence (off on purpose: Tansu forgets producer ids when it restarts and the client
     then fails every send until it is recreated; the consumers' inbox absorbs a duplicate).
     The producer gives up on a record by itself within ``timeout``, so a record reported as
-    not sent is not sent later behind the caller's back.
+    not sent is not sent later behind the caller's back; creating it against a broker that does
+    not answer fails within ``timeout`` too.
     """
     timeout_ms = int(timeout * 1000)
     return {
@@ -26,6 +27,9 @@ def producer_options(bootstrap: str, *, client_id: str, timeout: float) -> dict[
         "request_timeout_ms": min(timeout_ms, 30000),
         "delivery_timeout_ms": timeout_ms,
         "max_block_ms": timeout_ms,
+        # Without it kafka-python waits 30 s for a broker that does not answer when the
+        # producer is created, past ``timeout``.
+        "bootstrap_timeout_ms": timeout_ms,
         "retry_backoff_ms": 200,
         "reconnect_backoff_max_ms": 2000,
     }
