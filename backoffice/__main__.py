@@ -5,14 +5,14 @@ import sys
 
 from django.core.management import execute_from_command_line
 
-from backoffice.config import ConfigError
+from enlace_settings.env import SettingsError
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
     try:
         execute_from_command_line(sys.argv)
-    except ConfigError as exc:
+    except SettingsError as exc:
         # A settings mistake: one line saying what to fix, not a traceback through Django.
         sys.exit(f"Enlace backoffice configuration error: {exc}")
 

@@ -1,7 +1,7 @@
 """A database still locked when its busy timeout runs out is a 503 to retry, never a 500.
 
 In embedded mode several processes write each SQLite file; writers queue for the lock
-(``backoffice.config.sqlite_options``), so this only happens when one holds it for longer than
+(``enlace_settings.env.sqlite_options``), so this only happens when one holds it for longer than
 the timeout. The client may simply try again: nothing of the request was committed.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backoffice.services import SERVICES, all_service_dbs, service_db
+from backoffice.databases import SERVICES, all_service_dbs, service_db
 
 SHARED_APPS = {"messaging"}
 

@@ -11,7 +11,7 @@ from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from backoffice.services import service_db
+from backoffice.databases import service_db
 
 logger = logging.getLogger(__name__)
 

@@ -10,25 +10,18 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.config import (
-    ConfigError,
+from backoffice.databases import SERVICES, service_db
+from enlace_settings.base import *  # noqa: F403
+from enlace_settings.base import BASE_DIR, DB_ENGINE, ENLACE_IDENTITY_URL, PRODUCTION, VAR_DIR
+from enlace_settings.env import (
+    SettingsError,
     env_bool,
-    env_choice,
     env_int,
     env_list,
     env_optional,
     env_str,
     sqlite_options,
 )
-from backoffice.services import SERVICES, service_db
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("ENLACE_VAR_DIR", str(BASE_DIR / "var")))
-
-# Anything else (a typo such as "prod") would silently run with development defaults.
-ENLACE_ENV = env_choice("ENLACE_ENV", "development", ("development", "production"))
-PRODUCTION = ENLACE_ENV == "production"
-DEBUG = env_bool("ENLACE_DEBUG", not PRODUCTION)
 
 if PRODUCTION:
     SECRET_KEY = env_str("ENLACE_SECRET_KEY", required=True)
@@ -44,13 +37,13 @@ ENLACE_ROUTER_SECRET_KEY = (
 
 ALLOWED_HOSTS = env_list("ENLACE_ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 if PRODUCTION and not ALLOWED_HOSTS:
-    raise ConfigError("ENLACE_ALLOWED_HOSTS must list the host names in production")
+    raise SettingsError("ENLACE_ALLOWED_HOSTS must list the host names in production")
 
 # Which services this process serves (all of them by default, for development).
 ENLACE_SERVICES = env_list("ENLACE_SERVICES", list(SERVICES))
 for _service in ENLACE_SERVICES:
     if _service not in SERVICES:
-        raise ConfigError(f"ENLACE_SERVICES names unknown service {_service!r}")
+        raise SettingsError(f"ENLACE_SERVICES names unknown service {_service!r}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "enlace_messaging.django",
     "backoffice.messaging",
     "backoffice.identity",
     "backoffice.clients",
@@ -104,7 +98,6 @@ TEMPLATES = [
 ]
 
 # --- Databases: one per service -------------------------------------------------------
-DB_ENGINE = env_str("ENLACE_DB_ENGINE", "sqlite")
 _TEST_SUFFIX = env_str("ENLACE_TEST_DB_SUFFIX", "")
 # How long a write waits for another process's write to finish before giving up (then 503).
 SQLITE_TIMEOUT_SECONDS = env_int("ENLACE_SQLITE_TIMEOUT_SECONDS", 20)
@@ -132,12 +125,11 @@ def _database(service: str) -> dict[str, object]:
             # No service database depends on another; tests may ask for any subset of them.
             "TEST": {"NAME": f"test_{prefix}{service}{_TEST_SUFFIX}", "DEPENDENCIES": []},
         }
-    raise ConfigError(f"ENLACE_DB_ENGINE={DB_ENGINE!r}: use sqlite or postgres")
+    raise SettingsError(f"ENLACE_DB_ENGINE={DB_ENGINE!r}: use sqlite or postgres")
 
 
 DATABASES = {service_db(service): _database(service) for service in SERVICES}
 DATABASE_ROUTERS = ["backoffice.dbrouter.ServiceRouter"]
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and caches -------------------------------------------------------------------
 REDIS_URL = env_optional("ENLACE_REDIS_URL")
@@ -152,7 +144,7 @@ if REDIS_URL:
         },
     }
 elif PRODUCTION:
-    raise ConfigError("ENLACE_REDIS_URL must be set in production")
+    raise SettingsError("ENLACE_REDIS_URL must be set in production")
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -160,7 +152,6 @@ else:
     }
 
 # --- Kafka --------------------------------------------------------------------------------
-KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 KAFKA_CLIENT_OPTIONS: dict[str, object] = {}
 if env_optional("ENLACE_KAFKA_SECURITY_PROTOCOL"):
     KAFKA_CLIENT_OPTIONS["security_protocol"] = env_str("ENLACE_KAFKA_SECURITY_PROTOCOL")
@@ -190,7 +181,6 @@ ENLACE_JWT_AUDIENCE = env_str("ENLACE_JWT_AUDIENCE", "enlace")
 ENLACE_ACCESS_TOKEN_SECONDS = env_int("ENLACE_ACCESS_TOKEN_SECONDS", 600)
 ENLACE_REFRESH_TOKEN_SECONDS = env_int("ENLACE_REFRESH_TOKEN_SECONDS", 14 * 24 * 3600)
 # Where other services (and the portal) find identity: JWKS and introspection.
-ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 ENLACE_JWKS_URL = env_str("ENLACE_JWKS_URL", ENLACE_IDENTITY_URL + "/.well-known/jwks.json")
 ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "http://127.0.0.1:8000")
 # Peers (addresses or CIDR networks) whose X-Forwarded-For identity believes: the portal calls
@@ -290,32 +280,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Locale ------------------------------------------------------------------------------------------
-LANGUAGE_CODE = "es"
-LANGUAGES = [("es", "Español"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "backoffice" / "locale"]
-TIME_ZONE = "America/Guayaquil"
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 # --- Security ----------------------------------------------------------------------------------------
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
-SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("ENLACE_HSTS_SECONDS", 31536000)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("ENLACE_LOG_LEVEL", "INFO")},
-}
 
 # --- Billing -------------------------------------------------------------------------------------------
 # The SRI establishment and emission point that number invoices and credit notes (001-001-...).

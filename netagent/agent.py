@@ -23,15 +23,16 @@ import logging
 import threading
 import time
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import InvalidMessage
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import InvalidMessage
 from netagent.apply import ApplySettings
 from netagent.commands import DESIRED, DIAGNOSE, RECONCILE, CommandHandler, Delivery
 from netagent.config import NetagentConfig
+from netagent.errors import RouterError
 from netagent.kafka_io import CommandConsumer, KafkaResults
 from netagent.liveness import RouterWatch
 from netagent.metrics import Metrics
-from netagent.routeros import RouterClient, RouterError
+from netagent.routeros import RouterClient
 from netagent.state import StateStore
 from netagent.workers import Lane
 

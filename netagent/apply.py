@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from backoffice.messaging.redaction import REDACTED
-from netagent.routeros import RouterError
+from enlace_messaging.redaction import REDACTED
+from netagent.errors import RouterError
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from netagent.apply import (
     ApplySettings,
     DesiredService,
@@ -37,8 +37,8 @@ from netagent.apply import (
     service_apply,
     session_diagnose,
 )
+from netagent.errors import RouterError
 from netagent.metrics import Metrics
-from netagent.routeros import RouterError
 from netagent.state import AppliedService, StateStore
 
 logger = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import yaml
 
-from backoffice.messaging.catalog import NETWORK_COMMANDS, NETWORK_RESULTS
+from enlace_messaging.catalog import NETWORK_COMMANDS, NETWORK_RESULTS
 
 SpeedMode = Literal["queue", "profile"]
 

@@ -1,11 +1,11 @@
 """The netagent's Kafka edge: reading commands in parallel per router, publishing results and DLQ.
 
-``backoffice.messaging.kafka.ConsumerRunner`` handles one record at a time, which would let one
+``enlace_messaging.consumer.ConsumerRunner`` handles one record at a time, which would let one
 unreachable router hold up every other router. :class:`CommandConsumer` instead hands every
 record to a dispatcher (which queues it on its router's lane) and commits, per partition, only
 up to the lowest offset not yet finished (:class:`~netagent.offsets.OffsetTracker`).
 
-Publishing reuses ``backoffice.messaging.kafka.Publisher`` (acks=all, ``BrokerUnavailable``).
+Publishing reuses ``enlace_messaging.publisher.Publisher`` (acks=all, ``BrokerUnavailable``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from backoffice.messaging.catalog import dlq_topic
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import BrokerUnavailable
-from backoffice.messaging.kafka import Publisher, dead_letter_headers, envelope_headers, producer_options
-from backoffice.messaging.redaction import dead_letter_redact
+from enlace_messaging.catalog import dlq_topic
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import BrokerUnavailable
+from enlace_messaging.headers import dead_letter_headers, envelope_headers
+from enlace_messaging.options import producer_options
+from enlace_messaging.publisher import Publisher
+from enlace_messaging.redaction import dead_letter_redact
 from netagent.commands import Delivery
 from netagent.config import KafkaConfig
 from netagent.metrics import Metrics

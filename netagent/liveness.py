@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from netagent.apply import Router
-from netagent.routeros import RouterError
+from netagent.errors import RouterError
 
 RESOURCE = "/system/resource"
 

@@ -25,6 +25,7 @@ import routeros_api
 from routeros_api import exceptions as api_exceptions
 
 from netagent.config import RouterConfig
+from netagent.errors import RouterError
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +39,6 @@ NO_SUCH_ITEM = "no such item"
 # A session the router forgot (it rebooted) answers this; a new login fixes it.
 _NOT_LOGGED_IN = "not logged in"
 _BAD_LOGIN = "invalid user name or password"
-
-
-class RouterError(Exception):
-    """A router operation failed; ``permanent`` says retrying the same thing cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool, router: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.router = router
-
-    def __str__(self) -> str:
-        return f"{self.router}: {self.message}" if self.router else self.message
 
 
 class RouterClient:

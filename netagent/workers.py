@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from backoffice.messaging.errors import BrokerUnavailable
+from enlace_messaging.errors import BrokerUnavailable
 from netagent.commands import Delivery
+from netagent.errors import RouterError
 from netagent.metrics import Metrics
-from netagent.routeros import RouterError
 
 logger = logging.getLogger(__name__)
 

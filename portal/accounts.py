@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from portal.conf import settings
 from portal.identity_client import (
     IdentityUnavailable,
     IdentityUser,

@@ -15,9 +15,9 @@ django_application = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from portal.conf import settings  # noqa: E402
 from portal.notifications.routing import websocket_urlpatterns  # noqa: E402
 from portal.notifications.runner import EmbeddedConsumer  # noqa: E402
 from portal.notifications.websocket_auth import SessionUserMiddleware  # noqa: E402

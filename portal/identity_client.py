@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.utils import translation
-
-from portal.conf import settings
 
 _API = "/api/identity/v1"
 

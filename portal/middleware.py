@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,7 +14,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from portal.accounts import SessionExpired
-from portal.conf import settings
 from portal.htmx import redirect_to
 from portal.identity_client import IdentityUnavailable
 

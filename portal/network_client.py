@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from portal.conf import settings
 from portal.identity_client import TokenRejected
 
 _API = "/api/network/v1"

@@ -9,26 +9,17 @@ layer to Redis, so several portal processes and ``python -m portal consume_event
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from backoffice.config import (
-    ConfigError,
+from enlace_settings.base import *  # noqa: F403
+from enlace_settings.base import BASE_DIR, DB_ENGINE, ENLACE_IDENTITY_URL, PRODUCTION, VAR_DIR
+from enlace_settings.env import (
+    SettingsError,
     env_bool,
-    env_choice,
     env_int,
     env_list,
     env_optional,
     env_str,
     sqlite_options,
 )
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("ENLACE_VAR_DIR", str(BASE_DIR / "var")))
-
-# Anything else (a typo such as "prod") would silently run with development defaults.
-ENLACE_ENV = env_choice("ENLACE_ENV", "development", ("development", "production"))
-PRODUCTION = ENLACE_ENV == "production"
-DEBUG = env_bool("ENLACE_DEBUG", not PRODUCTION)
 
 if PRODUCTION:
     SECRET_KEY = env_str("ENLACE_PORTAL_SECRET_KEY", required=True)
@@ -41,7 +32,7 @@ ALLOWED_HOSTS = env_list(
     "ENLACE_PORTAL_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
 )
 if PRODUCTION and not ALLOWED_HOSTS:
-    raise ConfigError("ENLACE_PORTAL_ALLOWED_HOSTS must list the portal's host names in production")
+    raise SettingsError("ENLACE_PORTAL_ALLOWED_HOSTS must list the portal's host names in production")
 CSRF_TRUSTED_ORIGINS = env_list("ENLACE_PORTAL_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -53,7 +44,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     # The inbox table of the portal's Kafka consumer (messages applied exactly once).
-    "backoffice.messaging",
+    "enlace_messaging.django",
     "portal",
     "portal.chat",
 ]
@@ -93,7 +84,6 @@ TEMPLATES = [
 ]
 
 # --- Database: the portal's own ---------------------------------------------------------------
-DB_ENGINE = env_str("ENLACE_DB_ENGINE", "sqlite")
 _TEST_SUFFIX = env_str("ENLACE_TEST_DB_SUFFIX", "")
 # How long a write waits for another process's write to finish before giving up (then 503).
 SQLITE_TIMEOUT_SECONDS = env_int("ENLACE_SQLITE_TIMEOUT_SECONDS", 20)
@@ -119,10 +109,9 @@ elif DB_ENGINE == "postgres":
         "TEST": {"NAME": f"test_{_PREFIX}portal{_TEST_SUFFIX}"},
     }
 else:
-    raise ConfigError(f"ENLACE_DB_ENGINE={DB_ENGINE!r}: use sqlite or postgres")
+    raise SettingsError(f"ENLACE_DB_ENGINE={DB_ENGINE!r}: use sqlite or postgres")
 
 DATABASES = {"default": _DATABASE}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: sessions and the channel layer ----------------------------------------------------
 REDIS_URL = env_optional("ENLACE_REDIS_URL")
@@ -147,7 +136,7 @@ if REDIS_URL:
         }
     }
 elif PRODUCTION:
-    raise ConfigError("ENLACE_REDIS_URL must be set in production")
+    raise SettingsError("ENLACE_REDIS_URL must be set in production")
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -167,7 +156,6 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Services the portal calls ---------------------------------------------------------------
-ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 ENLACE_IDENTITY_TIMEOUT_SECONDS = env_int("ENLACE_IDENTITY_TIMEOUT_SECONDS", 5)
 # In development the network service runs in the same back-office process as identity.
 ENLACE_NETWORK_URL = env_str("ENLACE_NETWORK_URL", ENLACE_IDENTITY_URL)
@@ -210,20 +198,12 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("ENLACE_DEFAULT_FROM_EMAIL", "Enlace <no-reply@enlace.local>")
 
-KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 # --- Locale ------------------------------------------------------------------------------------
-LANGUAGE_CODE = "es"
-LANGUAGES = [("es", "Español"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
 LANGUAGE_COOKIE_NAME = "enlace_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-TIME_ZONE = "America/Guayaquil"
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "portal-static"
 # Daphne serves no static files itself; the portal serves its few (CSS, htmx) from the app
 # directories unless a front proxy does it (set false then).
@@ -232,10 +212,7 @@ ENLACE_PORTAL_SERVE_STATIC = env_bool("ENLACE_PORTAL_SERVE_STATIC", True)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Security ----------------------------------------------------------------------------------
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"
@@ -256,10 +233,3 @@ if PRODUCTION:
 # The client address sent to identity (which throttles sign-in per address) is taken from
 # X-Forwarded-For only when the portal sits behind this many trusted proxies.
 ENLACE_PORTAL_TRUSTED_PROXIES = env_int("ENLACE_PORTAL_TRUSTED_PROXIES", 0)
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("ENLACE_LOG_LEVEL", "INFO")},
-}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import accounts
-from portal.conf import settings
 from portal.forms import (
     ActivationForm,
     ChangePasswordForm,
@@ -35,6 +35,7 @@ from portal.identity_client import (
 )
 from portal.my_services import my_service_get, my_services_list
 
+_SameSite = Literal["Lax", "Strict", "None"]
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
@@ -134,7 +135,8 @@ def sign_in(request: HtmxHttpRequest) -> HttpResponse:
                     settings.LANGUAGE_COOKIE_NAME,
                     user.language,
                     max_age=settings.LANGUAGE_COOKIE_AGE,
-                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                    # Django's stubs type this setting as any str; the portal's is "Lax".
+                    samesite=cast(_SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
                     secure=request.is_secure(),
                 )
             return response

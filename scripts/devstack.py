@@ -424,16 +424,6 @@ class Stack:
         self.stop()
 
 
-@contextmanager
-def running(config: StackConfig) -> Iterator[Stack]:
-    stack = Stack(config)
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
 def _print_banner(stack: Stack) -> None:
     lines = [
         "",

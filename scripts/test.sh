@@ -23,7 +23,7 @@ step() {
 
 step "ruff check" .venv/bin/ruff check .
 step "ruff format" .venv/bin/ruff format --check .
-step "mypy" .venv/bin/mypy backoffice portal netagent scripts chatbot
+step "mypy" bash scripts/typecheck.sh
 step "import-linter" .venv/bin/lint-imports
 
 # Two Django projects (back-office and portal) cannot share one test process: one run each.
@@ -36,7 +36,7 @@ run_pytest() {
   # Exit 5 means "no tests collected" for this selection, which is not a failure of the gate.
   if [ $rc -ne 0 ] && [ $rc -ne 5 ]; then failed+=("pytest $name"); fi
 }
-run_pytest backoffice --ds=tests.settings_backoffice tests/backoffice tests/emulator tests/netagent tests/chatbot
+run_pytest backoffice --ds=tests.settings_backoffice tests/backoffice tests/emulator tests/netagent tests/deploy tests/chatbot
 run_pytest portal --ds=tests.settings_portal tests/portal tests/e2e
 
 .venv/bin/python scripts/junit_summary.py "$summary_dir"/*.xml

@@ -13,3 +13,8 @@ os.environ.setdefault("ENLACE_VAR_DIR", tempfile.mkdtemp(prefix="enlace-test-var
 from backoffice.settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Hashing at argon2's cost is what makes a password hard to guess, and nothing the tests check;
+# MD5 keeps every sign-in and user created by a test from costing tens of milliseconds.
+# The production hashers stay after it, so a password stored by a run without this setting
+# (a database kept between runs) still checks, and is re-hashed with MD5 when it does.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from backoffice.access.errors import DomainError
 from backoffice.billing import services
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import PermanentFailure
 from backoffice.messaging.registry import ConsumerSpec
+from enlace_messaging import catalog
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import PermanentFailure
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from backoffice.billing.invoicing import dunning_settings
 from backoffice.billing.ledger import DB, SOURCE, client_balance
 from backoffice.billing.models import OPEN_STATUSES, BillingAccount, Invoice, InvoiceStatus, Reminder
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put_many
+from enlace_messaging import catalog
+from enlace_messaging.django.outbox import outbox_put_many
+from enlace_messaging.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 

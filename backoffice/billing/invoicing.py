@@ -44,10 +44,10 @@ from backoffice.billing.models import (
     PendingCharge,
 )
 from backoffice.billing.services import counter_lock
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.models import OutboxMessage
-from backoffice.messaging.outbox import outbox_put_many
+from enlace_messaging import catalog
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.django.outbox import outbox_put_many
+from enlace_messaging.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from backoffice.billing.models import (
     Payment,
     PaymentMethod,
 )
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
-from backoffice.services import service_db
+from backoffice.databases import service_db
+from enlace_messaging import catalog
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Tables of the billing service (database alias "billing", see backoffice.services).
+"""Tables of the billing service (database alias "billing", see backoffice.databases).
 
 Billing keeps its own read model of what it invoices (:class:`BillingAccount`,
 :class:`BillingSubscription` and its :class:`PlanSegment` price history), built from the

@@ -41,9 +41,9 @@ from backoffice.billing.models import (
     PendingCharge,
     PlanSegment,
 )
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
+from enlace_messaging import catalog
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 

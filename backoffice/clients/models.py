@@ -1,1 +1,1 @@
-"""Tables of the clients service (database alias: see backoffice.services)."""
+"""Tables of the clients service (database alias: see backoffice.databases)."""

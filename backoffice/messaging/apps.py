@@ -1,7 +1,10 @@
 from django.apps import AppConfig
 
 
-class MessagingConfig(AppConfig):
+class BackofficeMessagingConfig(AppConfig):
+    """The back office's consumers registry and its ``consume`` and ``relay`` commands (no models;
+    the outbox and inbox tables are the app ``enlace_messaging.django``)."""
+
     name = "backoffice.messaging"
-    label = "messaging"
-    verbose_name = "Messaging (outbox and inbox)"
+    label = "backoffice_messaging"
+    verbose_name = "Back-office consumers and relay"

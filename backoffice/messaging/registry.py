@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 

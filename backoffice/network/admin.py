@@ -23,7 +23,7 @@ from backoffice.access.errors import DomainError
 from backoffice.network.models import Diagnosis, Router, Service, ServiceCommand, SuspensionReason
 from backoffice.network.services import (
     router_create,
-    router_reconcile,
+    router_reconcile_request,
     router_update,
     router_validate,
     service_reactivate,
@@ -114,9 +114,8 @@ class RouterAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reconcile the selected routers (repair drift)"))
     def reconcile_selected(self, request: HttpRequest, queryset: QuerySet[Router]) -> None:
-        now = timezone.now()
         for router in queryset:
-            router_reconcile(router=router, now=now)
+            router_reconcile_request(router=router)
         self.message_user(
             request,
             ngettext(

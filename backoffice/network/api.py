@@ -23,6 +23,7 @@ from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import DomainError, Forbidden, NotFound
 from backoffice.network import selectors, services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
+from backoffice.network.services.validation import SPEED_RE
 
 STAFF_ROLES = ("noc", "admin")
 # Support agents read service states too: the agent console shows them beside the chat.
@@ -36,9 +37,7 @@ _SPEED_ERROR = gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M
 
 
 def _speed_field(**kwargs: Any) -> serializers.RegexField:
-    return serializers.RegexField(
-        services.SPEED_RE, max_length=16, error_messages={"invalid": _SPEED_ERROR}, **kwargs
-    )
+    return serializers.RegexField(SPEED_RE, max_length=16, error_messages={"invalid": _SPEED_ERROR}, **kwargs)
 
 
 class _ReadWriteApi(APIView):
@@ -147,7 +146,7 @@ class RouterReconcileApi(APIView):
 
     def post(self, request: Request, name: str) -> Response:
         router = selectors.router_get(name=name)
-        envelope = services.router_reconcile(router=router, now=timezone.now())
+        envelope = services.router_reconcile_request(router=router)
         return Response(
             self.OutputSerializer({"command_id": envelope.id, "router": router.name}).data,
             status=status.HTTP_202_ACCEPTED,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backoffice.messaging.envelope import Envelope
 from backoffice.network.models import Service, ServiceStatus
+from enlace_messaging.envelope import Envelope
 
 SOURCE = "network"
 

@@ -15,16 +15,17 @@ from contextlib import contextmanager
 from django.utils import timezone
 
 from backoffice.access.errors import DomainError
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import PermanentFailure
+from backoffice.databases import service_db
 from backoffice.messaging.registry import ConsumerSpec, HandlerMany
 from backoffice.network import services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
+from enlace_messaging import catalog
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import PermanentFailure
 
 logger = logging.getLogger(__name__)
 
-DB = services.DB
+DB = service_db("network")
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Tables of the network service (database alias "network", see backoffice.services).
+"""Tables of the network service (database alias "network", see backoffice.databases).
 
 A :class:`Service` is the desired state of one subscription's internet service on one router;
 every change to it bumps ``revision`` and is sent to the netagent as a

@@ -1,4 +1,4 @@
-"""Tables of the support service (database alias: see backoffice.services)."""
+"""Tables of the support service (database alias: see backoffice.databases)."""
 
 from __future__ import annotations
 

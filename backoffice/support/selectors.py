@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from backoffice.access.drf import ensure_can_access_client, is_staff_or_service
 from backoffice.access.errors import NotFound
 from backoffice.access.verifier import Principal
-from backoffice.services import service_db
+from backoffice.databases import service_db
 from backoffice.support.models import Ticket, TicketComment
 
 DB = service_db("support")

@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from backoffice.access.drf import STAFF_ROLES, ensure_can_access_client
 from backoffice.access.errors import Conflict, Forbidden
 from backoffice.access.verifier import Principal
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
-from backoffice.services import service_db
+from backoffice.databases import service_db
 from backoffice.support.models import TRANSITIONS, Ticket, TicketComment, TicketSource, TicketStatus
+from enlace_messaging import catalog
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.envelope import Envelope
 
 DB = service_db("support")
 SOURCE = "support"

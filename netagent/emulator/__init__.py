@@ -28,10 +28,12 @@ Seed file (JSON, every key optional)::
 """
 
 from netagent.emulator.client import ApiClient
+from netagent.emulator.menus import MENUS
+from netagent.emulator.ppp import PPPoEError
 from netagent.emulator.protocol import decode_length, encode_length, encode_sentence, encode_word
 from netagent.emulator.query import Query, QueryError
 from netagent.emulator.server import LOGIN_FAILED_MESSAGE, RouterEmulator
-from netagent.emulator.state import MENUS, ApiTrap, CommandResult, PPPoEError, RouterState
+from netagent.emulator.state import ApiTrap, CommandResult, RouterState
 
 __all__ = [
     "LOGIN_FAILED_MESSAGE",

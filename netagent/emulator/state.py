@@ -1,4 +1,7 @@
-"""The emulated router: its menus, items and the RouterOS semantics of commands.
+"""The emulated router: its items and the RouterOS semantics of commands.
+
+The menus it knows are in :mod:`netagent.emulator.menus`, its PPP sessions in
+:mod:`netagent.emulator.ppp`.
 
 :class:`RouterState` is transport-agnostic and thread-safe (one re-entrant
 lock guards everything), so the TCP server, tests and helper threads (redial
@@ -7,9 +10,6 @@ timers) may all touch it concurrently.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import ipaddress
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netagent.emulator import values
+from netagent.emulator.menus import (
+    KNOWN_PREFIXES,
+    MENUS,
+    PRINT_ARGS,
+    SINGLETON_MENUS,
+    Item,
+    MenuSpec,
+)
+from netagent.emulator.ppp import PPPSessions
 from netagent.emulator.query import Query, QueryError
 
-__all__ = [
-    "MENUS",
-    "ApiTrap",
-    "CommandResult",
-    "FieldSpec",
-    "MenuSpec",
-    "PPPoEError",
-    "RouterState",
-]
+__all__ = ["ApiTrap", "CommandResult", "RouterState"]
 
 
 class ApiTrap(Exception):
@@ -39,178 +40,6 @@ class ApiTrap(Exception):
         self.category = category
 
 
-class PPPoEError(ValueError):
-    """A simulated PPPoE dial-in was refused (unknown, disabled or wrong-service secret)."""
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One property of a menu item.
-
-    ``default`` None means the property is not printed until it is set
-    (RouterOS omits unset optional properties); ``writable`` False means the
-    API cannot set it (clients get ``unknown parameter``).
-    """
-
-    name: str
-    default: str | None = None
-    normalize: values.Normalizer | None = None
-    required: bool = False
-    writable: bool = True
-
-
-@dataclass(frozen=True)
-class MenuSpec:
-    """A list menu: its properties (in print order), commands and uniqueness rule."""
-
-    path: str
-    fields: tuple[FieldSpec, ...]
-    commands: frozenset[str]
-    unique: tuple[str, ...] = ()
-    duplicate_message: str = "failure: already have such name"
-    has_disabled: bool = True
-
-    def field(self, name: str) -> FieldSpec | None:
-        """The spec of property ``name`` or None."""
-        for spec in self.fields:
-            if spec.name == name:
-                return spec
-        return None
-
-
-_LIST_COMMANDS = frozenset({"print", "getall", "add", "set", "remove", "unset", "enable", "disable"})
-_B = values.boolean
-
-MENUS: dict[str, MenuSpec] = {
-    spec.path: spec
-    for spec in (
-        MenuSpec(
-            "/ppp/secret",
-            (
-                FieldSpec("name", required=True),
-                FieldSpec("service", "any"),
-                FieldSpec("caller-id", ""),
-                FieldSpec("password", ""),
-                FieldSpec("profile", "default"),
-                FieldSpec("local-address", normalize=values.ip_address),
-                FieldSpec("remote-address", normalize=values.ip_address),
-                FieldSpec("routes", ""),
-                FieldSpec("ipv6-routes", ""),
-                FieldSpec("limit-bytes-in", "0"),
-                FieldSpec("limit-bytes-out", "0"),
-                FieldSpec("disabled", "false", _B),
-                FieldSpec("comment"),
-            ),
-            _LIST_COMMANDS,
-            unique=("name",),
-            duplicate_message="failure: secret with the same name already exists",
-        ),
-        MenuSpec(
-            "/ppp/profile",
-            (
-                FieldSpec("name", required=True),
-                FieldSpec("local-address", normalize=values.ip_or_pool),
-                FieldSpec("remote-address", normalize=values.ip_or_pool),
-                FieldSpec("bridge"),
-                FieldSpec("dns-server"),
-                FieldSpec("rate-limit", normalize=values.rate_limit),
-                FieldSpec("address-list", ""),
-                FieldSpec("incoming-filter"),
-                FieldSpec("outgoing-filter"),
-                FieldSpec("only-one", "default"),
-                FieldSpec("change-tcp-mss", "default"),
-                FieldSpec("use-compression", "default"),
-                FieldSpec("use-encryption", "default"),
-                FieldSpec("use-mpls", "default"),
-                FieldSpec("use-upnp", "default"),
-                FieldSpec("on-up", ""),
-                FieldSpec("on-down", ""),
-                FieldSpec("default", "false", writable=False),
-                FieldSpec("comment"),
-            ),
-            _LIST_COMMANDS - {"enable", "disable"},
-            unique=("name",),
-            has_disabled=False,
-        ),
-        MenuSpec(
-            "/ppp/active",
-            (
-                FieldSpec("name", writable=False),
-                FieldSpec("service", writable=False),
-                FieldSpec("caller-id", writable=False),
-                FieldSpec("encoding", "", writable=False),
-                FieldSpec("address", writable=False),
-                FieldSpec("uptime", writable=False),
-                FieldSpec("session-id", writable=False),
-                FieldSpec("limit-bytes-in", "0", writable=False),
-                FieldSpec("limit-bytes-out", "0", writable=False),
-                FieldSpec("radius", "false", writable=False),
-                FieldSpec("comment"),
-            ),
-            frozenset({"print", "getall", "remove"}),
-            has_disabled=False,
-        ),
-        MenuSpec(
-            "/queue/simple",
-            (
-                FieldSpec("name"),
-                FieldSpec("target", required=True, normalize=values.targets),
-                FieldSpec("parent", "none"),
-                FieldSpec("packet-marks", ""),
-                FieldSpec("priority", "8/8", values.simple_pair),
-                FieldSpec("queue", "default-small/default-small", values.simple_pair),
-                FieldSpec("limit-at", "0/0", values.rate_pair),
-                FieldSpec("max-limit", "0/0", values.rate_pair),
-                FieldSpec("burst-limit", "0/0", values.rate_pair),
-                FieldSpec("burst-threshold", "0/0", values.rate_pair),
-                FieldSpec("burst-time", "0s/0s", values.simple_pair),
-                FieldSpec("bucket-size", "0.1/0.1", values.simple_pair),
-                FieldSpec("invalid", "false", writable=False),
-                FieldSpec("dynamic", "false", writable=False),
-                FieldSpec("disabled", "false", _B),
-                FieldSpec("comment"),
-            ),
-            _LIST_COMMANDS,
-            unique=("name",),
-        ),
-        MenuSpec(
-            "/ip/firewall/address-list",
-            (
-                FieldSpec("list", required=True),
-                FieldSpec("address", required=True, normalize=values.address_list_address),
-                FieldSpec("timeout"),
-                FieldSpec("creation-time", writable=False),
-                FieldSpec("dynamic", "false", writable=False),
-                FieldSpec("disabled", "false", _B),
-                FieldSpec("comment"),
-            ),
-            _LIST_COMMANDS,
-            unique=("list", "address"),
-            duplicate_message="failure: already have such entry",
-        ),
-    )
-}
-
-# Menus that hold exactly one unnamed object (no .id); value: commands.
-SINGLETON_MENUS: dict[str, frozenset[str]] = {
-    "/system/identity": frozenset({"print", "getall", "set"}),
-    "/system/resource": frozenset({"print", "getall"}),
-}
-
-# Print arguments RouterOS accepts and the emulator tolerates (most are display-only).
-_PRINT_ARGS = frozenset(
-    {".proplist", "count-only", "detail", "terse", "without-paging", "stats", "brief", "follow", "oid"}
-)
-
-# Every directory on the way to a known menu ("/ppp", "/ip/firewall", ...).
-_KNOWN_PREFIXES = frozenset(
-    "/" + "/".join(p.strip("/").split("/")[: i + 1])
-    for p in (*MENUS, *SINGLETON_MENUS)
-    for i in range(p.strip("/").count("/") + 1)
-)
-
-_ACTIVE_POOL = ipaddress.ip_network("10.254.0.0/16")
-
 #: Properties indexed per menu, so ``?name=``/``?address=``/``?list=`` queries, uniqueness
 #: checks and lookups by name cost the same on a router holding 2,500 subscribers as on an
 #: empty one (real RouterOS indexes these too; scanning made the emulator slower as it filled).
@@ -219,16 +48,6 @@ _INDEXED = ("name", "address", "list")
 # by their text in an index; queries using them fall back to a scan.
 _MEANINGFUL_WORDS = frozenset({"yes", "true", "no", "false"})
 _DEFAULT_PROFILE_IDS = {"default": 0x0, "default-encryption": 0xFFFFFFFE}
-
-
-@dataclass
-class _Item:
-    id: int
-    props: dict[str, str]
-    # Monotonic time a PPP session came up (only for /ppp/active).
-    connected_at: float | None = None
-    # Position in its table (print order), set when the item is inserted.
-    seq: int = 0
 
 
 @dataclass
@@ -255,7 +74,7 @@ def _stringify(value: Any) -> str:
     return str(value)
 
 
-class RouterState:
+class RouterState(PPPSessions):
     """All menus of one emulated router plus the RouterOS rules that act on them.
 
     Every public method takes the lock, so callers from any thread see a
@@ -280,9 +99,9 @@ class RouterState:
         #: When True an enabled secret "dials in" as soon as it is added or enabled.
         self.auto_dial = auto_dial
         # Per menu: id → item, in insertion (= print) order; O(1) lookup and removal by id.
-        self._tables: dict[str, dict[int, _Item]] = {path: {} for path in MENUS}
+        self._tables: dict[str, dict[int, Item]] = {path: {} for path in MENUS}
         # Per menu and indexed property: value → {id: item}.
-        self._index: dict[str, dict[str, dict[str, dict[int, _Item]]]] = {
+        self._index: dict[str, dict[str, dict[str, dict[int, Item]]]] = {
             path: {name: {} for name in _INDEXED} for path in MENUS
         }
         self._next_seq = 0
@@ -294,7 +113,7 @@ class RouterState:
             props.update(name=name, default="true")
             if name == "default-encryption":
                 props["use-encryption"] = "yes"
-            self._insert("/ppp/profile", _Item(number, props))
+            self._insert("/ppp/profile", Item(number, props))
 
     # ------------------------------------------------------------------ helpers
 
@@ -307,7 +126,7 @@ class RouterState:
         self._next_id += 1
         return number
 
-    def _render(self, spec: MenuSpec, item: _Item) -> dict[str, str]:
+    def _render(self, spec: MenuSpec, item: Item) -> dict[str, str]:
         row = {".id": format_id(item.id)}
         for f in spec.fields:
             if f.name == "uptime" and item.connected_at is not None:
@@ -322,23 +141,23 @@ class RouterState:
         except KeyError:
             raise ApiTrap("no such command prefix") from None
 
-    def _insert(self, path: str, item: _Item) -> None:
+    def _insert(self, path: str, item: Item) -> None:
         item.seq = self._next_seq
         self._next_seq += 1
         self._tables[path][item.id] = item
         self._index_add(path, item)
 
-    def _delete(self, path: str, item: _Item) -> None:
+    def _delete(self, path: str, item: Item) -> None:
         self._index_remove(path, item)
         del self._tables[path][item.id]
 
-    def _index_add(self, path: str, item: _Item) -> None:
+    def _index_add(self, path: str, item: Item) -> None:
         for name, by_value in self._index[path].items():
             value = item.props.get(name)
             if value is not None:
                 by_value.setdefault(value, {})[item.id] = item
 
-    def _index_remove(self, path: str, item: _Item) -> None:
+    def _index_remove(self, path: str, item: Item) -> None:
         for name, by_value in self._index[path].items():
             value = item.props.get(name)
             bucket = by_value.get(value) if value is not None else None
@@ -347,22 +166,22 @@ class RouterState:
                 if not bucket:
                     del by_value[value]  # type: ignore[arg-type]
 
-    def _lookup(self, path: str, name: str, value: str) -> list[_Item]:
+    def _lookup(self, path: str, name: str, value: str) -> list[Item]:
         """Items of ``path`` whose property ``name`` (indexed) is exactly ``value``, in print order."""
         bucket = self._index[path][name].get(value)
         if not bucket:
             return []
         return sorted(bucket.values(), key=lambda item: item.seq)
 
-    def _find_by_name(self, path: str, name: str) -> _Item | None:
+    def _find_by_name(self, path: str, name: str) -> Item | None:
         found = self._lookup(path, "name", name)
         return found[0] if found else None
 
-    def _resolve(self, path: str, reference: str) -> list[_Item]:
+    def _resolve(self, path: str, reference: str) -> list[Item]:
         """Items named by a comma list of ``*ID`` (or names); ``no such item`` if any is missing."""
-        found: list[_Item] = []
+        found: list[Item] = []
         for token in (t.strip() for t in reference.split(",")):
-            item: _Item | None = None
+            item: Item | None = None
             if token.startswith("*"):
                 try:
                     number = int(token[1:], 16)
@@ -377,7 +196,7 @@ class RouterState:
                 found.append(item)
         return found
 
-    def _target_items(self, path: str, attrs: dict[str, str]) -> list[_Item]:
+    def _target_items(self, path: str, attrs: dict[str, str]) -> list[Item]:
         reference = attrs.pop(".id", None)
         numbers = attrs.pop("numbers", None)
         if reference is None:
@@ -403,7 +222,7 @@ class RouterState:
                 out[key] = raw
         return out
 
-    def _check_references(self, spec: MenuSpec, props: Mapping[str, str], item: _Item | None) -> None:
+    def _check_references(self, spec: MenuSpec, props: Mapping[str, str], item: Item | None) -> None:
         """Reject values that must name another object that does not exist."""
         if (
             spec.path == "/ppp/secret"
@@ -416,7 +235,7 @@ class RouterState:
             if parent is None or parent is item:
                 raise ApiTrap("input does not match any value of parent")
 
-    def _check_unique(self, spec: MenuSpec, props: Mapping[str, str], item: _Item | None) -> None:
+    def _check_unique(self, spec: MenuSpec, props: Mapping[str, str], item: Item | None) -> None:
         if not spec.unique or not all(key in props for key in spec.unique):
             return
         key = tuple(props[k] for k in spec.unique)
@@ -451,7 +270,7 @@ class RouterState:
         prefix = ""
         for segment in segments:
             prefix = f"{prefix}/{segment}"
-            if prefix not in _KNOWN_PREFIXES:
+            if prefix not in KNOWN_PREFIXES:
                 raise ApiTrap(f"no such command or directory ({segment})", "no such command prefix")
         raise ApiTrap("no such command prefix")
 
@@ -509,10 +328,10 @@ class RouterState:
         # The full query still runs on the candidates: the index only narrows where to look.
         return self._finish_print(rows, attrs, queries)
 
-    def _candidates(self, path: str, queries: list[str]) -> Iterable[_Item]:
+    def _candidates(self, path: str, queries: list[str]) -> Iterable[Item]:
         """The items a query can match: through an index when it is a plain AND of equalities
         with at least one on an indexed property, else the whole table."""
-        best: list[_Item] | None = None
+        best: list[Item] | None = None
         for word in queries:
             body = word[1:]
             if not word.startswith("?") or body[:1] in ("#", "<", ">", "-", ""):
@@ -532,7 +351,7 @@ class RouterState:
     @staticmethod
     def _finish_print(rows: list[dict[str, str]], attrs: dict[str, str], queries: list[str]) -> CommandResult:
         for key in attrs:
-            if key not in _PRINT_ARGS:
+            if key not in PRINT_ARGS:
                 raise ApiTrap("unknown parameter")
         try:
             query = Query.parse(queries)
@@ -571,13 +390,13 @@ class RouterState:
             full["creation-time"] = time.strftime("%Y-%m-%d %H:%M:%S")
         self._check_references(spec, full, None)
         self._check_unique(spec, full, None)
-        item = _Item(self._allocate_id(), full)
+        item = Item(self._allocate_id(), full)
         self._insert(spec.path, item)
         if spec.path == "/ppp/secret" and self.auto_dial and full["disabled"] == "false":
             self._dial(full["name"])
         return format_id(item.id)
 
-    def _set(self, spec: MenuSpec, item: _Item, attrs: Mapping[str, str]) -> None:
+    def _set(self, spec: MenuSpec, item: Item, attrs: Mapping[str, str]) -> None:
         changes = self._normalise(spec, attrs)
         merged = {**item.props, **changes}
         if "name" in changes and not changes["name"]:
@@ -599,7 +418,7 @@ class RouterState:
             elif was_disabled and not now_disabled and self.auto_dial:
                 self._dial(merged["name"])
 
-    def _unset(self, spec: MenuSpec, item: _Item, names: list[str]) -> None:
+    def _unset(self, spec: MenuSpec, item: Item, names: list[str]) -> None:
         for name in names:
             f = spec.field(name)
             if f is None or not f.writable:
@@ -616,7 +435,7 @@ class RouterState:
                 item.props[name] = f.default
         self._index_add(spec.path, item)
 
-    def _remove(self, spec: MenuSpec, item: _Item) -> None:
+    def _remove(self, spec: MenuSpec, item: Item) -> None:
         if spec.path == "/ppp/profile" and item.props.get("default") == "true":
             raise ApiTrap("failure: cannot remove default profile")
         self._delete(spec.path, item)
@@ -624,121 +443,6 @@ class RouterState:
             self._kick_name(item.props["name"], redial=False)
         elif spec.path == "/ppp/active":
             self._after_kick(item.props["name"])
-
-    # ------------------------------------------------------------ PPP sessions
-
-    def _kick_name(self, name: str, redial: bool) -> int:
-        kicked = self._lookup("/ppp/active", "name", name)
-        for item in kicked:
-            self._delete("/ppp/active", item)
-        if kicked and redial:
-            self._after_kick(name)
-        return len(kicked)
-
-    def _after_kick(self, name: str) -> None:
-        """Schedule the CPE's redial if :attr:`redial_after` is set."""
-        if self.redial_after is None:
-            return
-        timer = threading.Timer(self.redial_after, self._redial, args=(name,))
-        timer.daemon = True
-        self._timers = [t for t in self._timers if t.is_alive()]
-        self._timers.append(timer)
-        timer.start()
-
-    def _redial(self, name: str) -> None:
-        # The secret may have been disabled/removed meanwhile: then the CPE stays offline.
-        with self.lock, contextlib.suppress(PPPoEError):
-            self._dial(name)
-
-    def _assign_address(self, secret: Mapping[str, str]) -> str:
-        if "remote-address" in secret:
-            return secret["remote-address"]
-        profile = self._find_by_name("/ppp/profile", secret.get("profile", "default"))
-        if profile is not None:
-            try:
-                return str(ipaddress.ip_address(profile.props.get("remote-address", "")))
-            except ValueError:
-                pass  # a pool name (or nothing): take an address from the emulator's pool
-        used = self._index["/ppp/active"]["address"]
-        for host in _ACTIVE_POOL.hosts():
-            if str(host) not in used:
-                return str(host)
-        raise PPPoEError("address pool exhausted")
-
-    @staticmethod
-    def _caller_id(name: str) -> str:
-        digest = hashlib.sha256(name.encode()).digest()
-        # Locally administered unicast MAC derived from the name: stable across runs.
-        octets = [(digest[0] | 0x02) & 0xFE, *digest[1:6]]
-        return ":".join(f"{b:02X}" for b in octets)
-
-    def _dial(self, name: str, caller_id: str | None = None) -> dict[str, str]:
-        secret = self._find_by_name("/ppp/secret", name)
-        if secret is None:
-            raise PPPoEError(f"no secret named {name!r}")
-        if secret.props.get("disabled") == "true":
-            raise PPPoEError(f"secret {name!r} is disabled")
-        if secret.props.get("service") not in ("any", "pppoe"):
-            raise PPPoEError(f"secret {name!r} is not for pppoe")
-        for existing in self._lookup("/ppp/active", "name", name):
-            return self._render(MENUS["/ppp/active"], existing)
-        self._session_counter += 1
-        props = self._defaults(MENUS["/ppp/active"])
-        props.update(
-            {
-                "name": name,
-                "service": "pppoe",
-                "caller-id": caller_id or secret.props.get("caller-id") or self._caller_id(name),
-                "address": self._assign_address(secret.props),
-                "session-id": f"0x81{self._session_counter:06X}",
-                "limit-bytes-in": secret.props.get("limit-bytes-in", "0"),
-                "limit-bytes-out": secret.props.get("limit-bytes-out", "0"),
-            }
-        )
-        item = _Item(self._allocate_id(), props, connected_at=time.monotonic())
-        self._insert("/ppp/active", item)
-        return self._render(MENUS["/ppp/active"], item)
-
-    def connect_pppoe(self, name: str, caller_id: str | None = None) -> dict[str, str]:
-        """Simulate the CPE of secret ``name`` dialing in over PPPoE.
-
-        Adds a ``/ppp/active`` entry (name, service=pppoe, caller-id, address
-        from the secret's remote-address, the profile's remote-address or an
-        emulator pool 10.254.0.0/16, uptime) and returns it as printed. If the
-        secret is already online the existing entry is returned. Raises
-        :class:`PPPoEError` if the secret is missing, disabled or not for pppoe.
-        """
-        with self.lock:
-            return self._dial(name, caller_id)
-
-    def disconnect_pppoe(self, name: str) -> int:
-        """Kick the sessions of ``name`` as ``/ppp/active/remove`` would; returns how many.
-
-        The redial timer (if :attr:`redial_after` is set) applies as for an API kick.
-        """
-        with self.lock:
-            return self._kick_name(name, redial=True)
-
-    def connect_all(self) -> list[dict[str, str]]:
-        """Dial in every enabled pppoe-capable secret that is not online; return the new entries."""
-        with self.lock:
-            online = self._index["/ppp/active"]["name"]
-            out: list[dict[str, str]] = []
-            for secret in list(self._tables["/ppp/secret"].values()):
-                name = secret.props["name"]
-                if name in online or secret.props.get("disabled") == "true":
-                    continue
-                if secret.props.get("service") not in ("any", "pppoe"):
-                    continue
-                out.append(self._dial(name))
-            return out
-
-    def cancel_timers(self) -> None:
-        """Stop pending redial timers (called when the emulator shuts down)."""
-        with self.lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers.clear()
 
     # ------------------------------------------------------------- inspection
 

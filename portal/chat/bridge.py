@@ -13,13 +13,13 @@ import logging
 import weakref
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.utils import timezone
 
 from chatbot.metadata import sign
 from portal.chat import selectors, services
 from portal.chat.errors import BotUnavailable
 from portal.chat.rasa_client import rasa_client
-from portal.conf import settings
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from portal.conf import settings
 from portal.identity_client import TokenRejected
 
 logger = logging.getLogger(__name__)

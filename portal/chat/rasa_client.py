@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.conf import settings
 
 from portal.chat.errors import BotUnavailable
-from portal.conf import settings
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from portal.chat import selectors
-from portal.conf import settings
 
 
 def transcript_email(*, conversation_id: int, to: str) -> None:

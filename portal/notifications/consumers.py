@@ -15,11 +15,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from portal.accounts import session_group, session_identity_alive
-from portal.conf import settings
 from portal.identity_client import IdentityUnavailable
 from portal.notifications.registry import client_group, user_group
 

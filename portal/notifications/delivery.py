@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from portal.notifications.registry import envelope_pushes
 
 # Sends ``message`` to every channel of ``group``.

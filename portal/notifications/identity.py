@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging import catalog
+from enlace_messaging.envelope import Envelope
 from portal.notifications.registry import Delivery, Push, SessionCheck, notification_handler
 
 

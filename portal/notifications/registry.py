@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
-from backoffice.messaging.envelope import Envelope
-from portal.conf import settings
+from django.conf import settings
+
+from enlace_messaging.envelope import Envelope
 
 # What the WebSocket consumer does with a push (its method ``notification_fragment``).
 FRAGMENT_EVENT = "notification.fragment"

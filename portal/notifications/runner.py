@@ -6,10 +6,12 @@ import asyncio
 import logging
 import threading
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.inbox import DjangoInbox
-from backoffice.messaging.kafka import ConsumerRunner, Publisher
-from portal.conf import settings
+from django.conf import settings
+
+from enlace_messaging.consumer import ConsumerRunner
+from enlace_messaging.django.inbox import DjangoInbox
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.publisher import Publisher
 from portal.notifications.delivery import GroupSender, envelope_notify, loop_sender
 from portal.notifications.registry import subscribed_topics
 

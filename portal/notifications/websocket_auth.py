@@ -6,10 +6,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from django.conf import settings
 from django.utils.translation import get_supported_language_variant
 
 from portal.accounts import SESSION_USER
-from portal.conf import settings
 
 
 def _session_user(session: Any) -> tuple[int | None, int | None]:

@@ -9,8 +9,8 @@ import pytest
 from django.db import connections
 from django.test import Client, override_settings
 
-from backoffice.services import SERVICES, service_db
-from tests.fixtures.kafka import free_port
+from backoffice.databases import SERVICES, service_db
+from tests.fixtures.polling import free_port
 
 ALL_ALIASES = [service_db(s) for s in SERVICES]
 

@@ -15,8 +15,8 @@ from django.apps import apps
 from django.db import connections
 from django.test import Client
 
-from backoffice.services import SERVICES, service_db
-from tests.fixtures.kafka import free_port
+from backoffice.databases import SERVICES, service_db
+from tests.fixtures.polling import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_ALIASES = [service_db(s) for s in SERVICES]

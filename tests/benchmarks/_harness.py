@@ -349,8 +349,8 @@ def fast_producer(chain: NetworkChain) -> Any:
 
 def billing_event(type_: str, client_id: int) -> tuple[str, bytes, bytes]:
     """(topic, key, value) of a ``billing.account.*`` event for ``client_id``."""
-    from backoffice.messaging import catalog
-    from backoffice.messaging.envelope import Envelope
+    from enlace_messaging import catalog
+    from enlace_messaging.envelope import Envelope
 
     envelope = Envelope.new(type=type_, data={"client_id": client_id}, source="billing")
     return catalog.BILLING_EVENTS, str(client_id).encode(), envelope.to_json()

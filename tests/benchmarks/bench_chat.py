@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.devstack import drop_databases  # noqa: E402
 from tests.fixtures.isolation import pg_prefix, redis_url  # noqa: E402
-from tests.fixtures.kafka import free_port  # noqa: E402
+from tests.fixtures.polling import free_port  # noqa: E402
 from tests.fixtures.rasa import rasa_bot  # noqa: E402
 
 PREFIX = pg_prefix("enlace_benchchat_")

@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         from django.conf import settings
         from django.db.models import Max, Min
 
-        from backoffice.messaging.kafka import Publisher
-        from backoffice.messaging.models import InboxMessage, OutboxMessage
-        from backoffice.messaging.relay import relay_once
+        from enlace_messaging.django.models import InboxMessage, OutboxMessage
+        from enlace_messaging.django.relay import relay_once
+        from enlace_messaging.publisher import Publisher
 
         seed(args.events)
         producer = fast_producer(chain)

@@ -44,9 +44,9 @@ def stage_timeline(*, since: datetime) -> list[tuple[str, str]]:
     """
     from django.db.models import Max, Min
 
-    from backoffice.messaging import catalog
-    from backoffice.messaging.models import OutboxMessage
     from backoffice.network.models import CommandKind, ServiceCommand
+    from enlace_messaging import catalog
+    from enlace_messaging.django.models import OutboxMessage
 
     commands = ServiceCommand.objects.filter(kind=CommandKind.SUSPEND).aggregate(
         first=Min("created_at"), last=Max("created_at"), results=Max("result_at")
@@ -80,9 +80,9 @@ def suspend_commands() -> list[tuple[str, bytes, bytes]]:
     would, without the outbox) so the results consumer accepts the results; what is measured is
     the commands topic → netagent → routers → results → network database part of the chain.
     """
-    from backoffice.messaging import catalog
     from backoffice.network.commands import desired_state_envelope
     from backoffice.network.models import Service, ServiceStatus, SuspensionReason
+    from enlace_messaging import catalog
 
     Service.objects.update(
         revision=2, status=ServiceStatus.SUSPENDED, suspension_reason=SuspensionReason.OVERDUE

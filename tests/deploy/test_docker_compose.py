@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,23 @@ def test_enlace_services_use_postgres_redis_and_kafka_in_production_mode(compose
     assert compose["services"]["network"]["environment"]["ENLACE_SERVICES"] == "network"
 
 
+# A variable holding a secret: a key, a password, a token (not a key's directory or prefix).
+_SECRET_NAME = re.compile(r"(SECRET|PASSWORD|TOKEN)|_KEY$")
+# Docker Compose's "required" interpolation: the value comes from .env or the shell, and
+# compose refuses to start without it.
+_REQUIRED_FROM_ENV = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]*\}$")
+
+
 def test_secrets_are_not_written_into_the_file(compose: dict[str, Any]) -> None:
-    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "${ENLACE_SECRET_KEY:?" in text
-    assert "${POSTGRES_PASSWORD:?" in text
+    secrets: list[tuple[str, str, str]] = []
+    for name, service in compose["services"].items():
+        environment = service.get("environment") or {}
+        if isinstance(environment, list):
+            environment = dict(item.split("=", 1) for item in environment)
+        secrets += [(name, var, str(value)) for var, value in environment.items() if _SECRET_NAME.search(var)]
+    assert {var for _, var, _ in secrets} >= {"ENLACE_SECRET_KEY", "POSTGRES_PASSWORD", "ENLACE_PG_PASSWORD"}
+    written = [(name, var) for name, var, value in secrets if not _REQUIRED_FROM_ENV.match(value)]
+    assert written == [], f"secrets written into docker-compose.yml instead of taken from .env: {written}"
 
 
 def test_services_wait_for_their_dependencies_to_be_healthy(compose: dict[str, Any]) -> None:

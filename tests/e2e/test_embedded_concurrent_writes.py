@@ -20,7 +20,7 @@ import httpx
 import pytest
 import routeros_api
 
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_SUBSCRIPTIONS = (1001, 1002, 1003, 1004, 1005, 1006)

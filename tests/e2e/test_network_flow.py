@@ -9,19 +9,19 @@ API over TCP, as an operator would, never through the stack's internals.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.kafka import Publisher
+from enlace_messaging import catalog
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.publisher import Publisher
 from netagent.emulator import ApiClient
 from scripts.devstack import DEMO_PASSWORD, RouterSpec, Stack
 from tests.fixtures.isolation import pg_prefix, redis_url
+from tests.fixtures.polling import wait_until
 from tests.fixtures.stack import fresh_stack
 
 PG_PREFIX = pg_prefix("enlace_netflow_e2e_")
@@ -35,18 +35,6 @@ SUSPENSION_LIST = "morosos"
 TIMEOUT = 30.0
 
 T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    """Polls ``probe`` until it returns something truthy; fails naming ``what`` and the last value."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    pytest.fail(f"{what}: not within {timeout:.0f}s (last: {last!r})")
 
 
 class Router:
@@ -145,32 +133,32 @@ def test_a_service_is_provisioned_suspended_and_reactivated_on_its_router(
     r1 = Router(stack.config.routers[0])
 
     # Provisioning (demo data): secret and queue on r1, confirmed back into the API.
-    body = wait_for("service 1001 applied as active", applied_with(api, "active"))
+    body = wait_until("service 1001 applied as active", applied_with(api, "active"))
     assert body["router"] == "r1"
     address = body["address"]
-    secret = wait_for("the PPP secret on r1", lambda: r1.secret(USERNAME))
+    secret = wait_until("the PPP secret on r1", lambda: r1.secret(USERNAME))
     assert secret["remote-address"] == address
     assert secret["service"] == "pppoe" and secret["disabled"] == "false"
     assert secret["comment"] == f"enlace:sub={SUBSCRIPTION}"
-    queue = wait_for("the simple queue on r1", lambda: r1.queue(f"enlace-{USERNAME}"))
+    queue = wait_until("the simple queue on r1", lambda: r1.queue(f"enlace-{USERNAME}"))
     assert queue["target"].split("/")[0] == address
     assert queue["max-limit"] == "5000000/20000000"  # upload/download of hogar-20 (20M/5M)
     assert not r1.suspended(address)
     # The CPE dials in by itself once provisioned (emulator --auto-dial).
-    session = wait_for("the PPP session of the CPE", lambda: r1.session(USERNAME))
+    session = wait_until("the PPP session of the CPE", lambda: r1.session(USERNAME))
 
     # Staff suspend through the API: the address goes into morosos and the session is kicked.
     answer = api.post(f"/api/network/v1/services/{SUBSCRIPTION}/suspend", json={"reason": "overdue"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "suspended"
-    wait_for("the address in morosos", lambda: r1.suspended(address))
+    wait_until("the address in morosos", lambda: r1.suspended(address))
     # Kicked: the session it had is gone (the CPE redials 5 s later with a new session id), so
     # compare session ids rather than timing the gap or reading uptimes.
-    wait_for(
+    wait_until(
         "the PPP session kicked",
         lambda: (r1.session(USERNAME) or {}).get("session-id") != session["session-id"],
     )
-    body = wait_for("the suspension applied", applied_with(api, "suspended"))
+    body = wait_until("the suspension applied", applied_with(api, "suspended"))
     assert body["suspension_reason"] == "overdue"
     # The secret stays enabled: a suspended subscriber may still reach the payment portal.
     assert (r1.secret(USERNAME) or {}).get("disabled") == "false"
@@ -178,20 +166,20 @@ def test_a_service_is_provisioned_suspended_and_reactivated_on_its_router(
     # Staff reactivate: the entry is gone, no kick needed.
     answer = api.post(f"/api/network/v1/services/{SUBSCRIPTION}/reactivate")
     assert answer.status_code == 200, answer.text
-    wait_for("the address out of morosos", lambda: not r1.suspended(address))
-    wait_for("the reactivation applied", applied_with(api, "active"))
+    wait_until("the address out of morosos", lambda: not r1.suspended(address))
+    wait_until("the reactivation applied", applied_with(api, "active"))
 
     # Billing says the account is overdue, then settled: the router follows each event.
     billing_event(publisher, "billing.account.overdue")
-    wait_for("the address in morosos after billing.account.overdue", lambda: r1.suspended(address))
-    body = wait_for("the overdue suspension applied", applied_with(api, "suspended"))
+    wait_until("the address in morosos after billing.account.overdue", lambda: r1.suspended(address))
+    body = wait_until("the overdue suspension applied", applied_with(api, "suspended"))
     assert body["suspension_reason"] == "overdue"
 
     billing_event(publisher, "billing.account.settled")
-    wait_for("the address out of morosos after billing.account.settled", lambda: not r1.suspended(address))
-    wait_for("the reconnection applied", applied_with(api, "active"))
+    wait_until("the address out of morosos after billing.account.settled", lambda: not r1.suspended(address))
+    wait_until("the reconnection applied", applied_with(api, "active"))
 
     # The other router carries its own demo services and none of client 1's.
     r2 = Router(stack.config.routers[1])
     assert r2.secret(USERNAME) is None
-    assert wait_for("demo services on r2", lambda: [s for s in r2.print("/ppp/secret") if s["name"]])
+    assert wait_until("demo services on r2", lambda: [s for s in r2.print("/ppp/secret") if s["name"]])

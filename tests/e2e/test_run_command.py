@@ -7,13 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import routeros_api
 
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,15 +85,6 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
     assert "Stopped." in rest
 
 
-def _poll(check: Callable[[], bool], *, timeout: float = 60.0, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
-
-
 def _morosos(router_port: int) -> list[str]:
     pool = routeros_api.RouterOsApiPool(
         "127.0.0.1", username="admin", password="enlace-demo", port=router_port, plaintext_login=True
@@ -113,11 +103,15 @@ def _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
     token = httpx.post(backoffice + "/api/identity/v1/token", json=credentials).json()["access_token"]
     noc = httpx.Client(base_url=backoffice + "/api/network/v1", headers={"Authorization": f"Bearer {token}"})
     # The demo subscriber (client 1) has subscription 1001 on the first emulated router.
-    _poll(lambda: noc.get("/services/1001/").json()["in_sync"], what="the demo service is provisioned")
+    wait_until(
+        "the demo service is provisioned", lambda: noc.get("/services/1001/").json()["in_sync"], timeout=60
+    )
     address = noc.get("/services/1001/").json()["address"]
 
     assert noc.post("/services/1001/suspend", json={"reason": "overdue"}).status_code == 200
-    _poll(lambda: address in _morosos(router_port), what="the address is in the router's morosos list")
+    wait_until(
+        "the address is in the router's morosos list", lambda: address in _morosos(router_port), timeout=60
+    )
 
     browser = httpx.Client(base_url=portal, follow_redirects=True)
     browser.get("/signin/")
@@ -134,4 +128,4 @@ def _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
     assert "Suspendido" in signed_in.text  # the dashboard, in Spanish, shows the suspension
 
     assert noc.post("/services/1001/reactivate").status_code == 200
-    _poll(lambda: address not in _morosos(router_port), what="the address left the morosos list")
+    wait_until("the address left the morosos list", lambda: address not in _morosos(router_port), timeout=60)

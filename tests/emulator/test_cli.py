@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from netagent.emulator import ApiClient
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.fixtures.polling import free_port
 
 
 def test_the_standalone_command_serves_a_seeded_router_and_answers_a_login(tmp_path: Path) -> None:

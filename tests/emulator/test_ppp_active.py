@@ -8,20 +8,12 @@ import pytest
 from routeros_api.api import RouterOsApi
 
 from netagent.emulator import PPPoEError, RouterEmulator
+from tests.fixtures.polling import wait_until
 
 
 def active_names(api: RouterOsApi) -> list[str]:
     rows = api.get_binary_resource("/").call("ppp/active/print", {})
     return [row["name"].decode() for row in rows]
-
-
-def wait_until(condition: object, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_session_appears_when_an_enabled_secret_dials_in(api: RouterOsApi, router: RouterEmulator) -> None:
@@ -84,7 +76,7 @@ def test_a_kicked_cpe_redials_after_the_configured_delay(api: RouterOsApi, route
     active = api.get_resource("/ppp/active")
     active.remove(id=active.get()[0]["id"])
     assert active_names(api) == []
-    assert wait_until(lambda: router.find("/ppp/active", name="cpe1") != [])
+    wait_until("the CPE dials in again", lambda: router.find("/ppp/active", name="cpe1"), timeout=3.0)
 
 
 def test_a_disabled_secret_does_not_redial(api: RouterOsApi, router: RouterEmulator) -> None:

@@ -17,8 +17,8 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.structs import TopicPartition
 
-from backoffice.messaging.catalog import dlq_topic
-from backoffice.messaging.kafka import Publisher
+from enlace_messaging.catalog import dlq_topic
+from enlace_messaging.publisher import Publisher
 from netagent.agent import Netagent
 from netagent.config import KafkaConfig, NetagentConfig
 from netagent.emulator import RouterEmulator

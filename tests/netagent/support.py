@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kafka import KafkaConsumer
 
-from backoffice.messaging.catalog import dlq_topic
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.kafka import Publisher
+from enlace_messaging.catalog import dlq_topic
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.publisher import Publisher
 from netagent.config import RouterConfig
 from netagent.emulator import RouterEmulator
 from tests.fixtures.kafka import TansuBroker
+from tests.fixtures.polling import wait_until
 
 USER = "enlace"
 PASSWORD = "api-s3cret"
 # Tansu only hands out partitions after the rebalance timeout: keep group timeouts short.
 GROUP_SESSION_TIMEOUT_MS = 3000
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Polls ``check`` until it returns something truthy; fails the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout}s: {check}")
-        time.sleep(interval)
 
 
 def desired(
@@ -118,7 +106,7 @@ class Bus:
                 return found
             return None
 
-        found: Envelope = eventually(find, timeout, interval=0)
+        found: Envelope = wait_until(f"a result {type} {match}", find, timeout=timeout, interval=0)
         return found
 
     def results_of(self, type: str, **match: Any) -> list[Envelope]:
@@ -141,7 +129,7 @@ class Bus:
             self._drain()
             return next((r for r in self.seen if r.topic == self.dlq), None)
 
-        found: Received = eventually(find, timeout, interval=0)
+        found: Received = wait_until("a dead-lettered record", find, timeout=timeout, interval=0)
         return found
 
     def settle(self, seconds: float = 1.0) -> None:

@@ -15,7 +15,8 @@ from netagent.apply import (
     session_diagnose,
 )
 from netagent.emulator import RouterEmulator
-from netagent.routeros import RouterClient, RouterError
+from netagent.errors import RouterError
+from netagent.routeros import RouterClient
 from tests.netagent.support import desired, router_config
 
 SETTINGS = ApplySettings()

@@ -7,12 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from netagent.apply import ApplySettings
 from netagent.commands import APPLIED, FAILED, CommandHandler, Delivery
 from netagent.emulator import RouterEmulator
+from netagent.errors import RouterError
 from netagent.metrics import Metrics
-from netagent.routeros import RouterClient, RouterError
+from netagent.routeros import RouterClient
 from netagent.state import StateStore
 from tests.netagent.support import desired, router_config
 

@@ -6,10 +6,11 @@ import json
 import urllib.request
 from collections.abc import Callable
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from netagent.agent import Netagent
 from netagent.emulator import RouterEmulator
-from tests.netagent.support import Bus, desired, eventually
+from tests.fixtures.polling import wait_until
+from tests.netagent.support import Bus, desired
 
 APPLIED = "network.command.applied"
 FAILED = "network.command.failed"
@@ -249,7 +250,9 @@ def test_metrics_count_applied_commands_per_router(bus: Bus, start_agent: StartA
         with urllib.request.urlopen(f"http://127.0.0.1:{agent.metrics_port}/metrics", timeout=5) as response:
             return str(response.read().decode())
 
-    text = eventually(lambda: (t := scrape()) and 'router="r1"' in t and t)
+    text = wait_until(
+        "metrics for router r1", lambda: (t := scrape()) and 'router="r1"' in t and t, timeout=15
+    )
     assert 'netagent_commands_applied_total{router="r1",type="network.service.desired"} 1.0' in text
     assert 'netagent_router_up{router="r1"} 1.0' in text
     assert "netagent_apply_seconds_bucket" in text

@@ -15,7 +15,8 @@ import yaml
 from netagent.agent import Netagent
 from netagent.config import NetagentConfig
 from netagent.emulator import RouterEmulator
-from tests.netagent.support import Bus, desired, eventually
+from tests.fixtures.polling import wait_until
+from tests.netagent.support import Bus, desired
 
 APPLIED = "network.command.applied"
 REPO = Path(__file__).resolve().parents[2]
@@ -88,7 +89,7 @@ def test_a_netagent_killed_mid_batch_loses_nothing_and_applies_nothing_twice_aft
     process = start_process(config_file, tmp_path / "netagent.log")
     try:
         commands = [bus.send(desired(n)) for n in range(1, 9)]
-        eventually(lambda: len(bus.poll_results_of(APPLIED)) >= 2, timeout=40)
+        wait_until("two applied results", lambda: len(bus.poll_results_of(APPLIED)) >= 2, timeout=40)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     finally:

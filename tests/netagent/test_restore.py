@@ -9,9 +9,11 @@ import pytest
 
 from netagent.agent import Netagent
 from netagent.emulator import RouterEmulator
+from netagent.errors import RouterError
 from netagent.liveness import RouterWatch, uptime_seconds
-from netagent.routeros import RouterClient, RouterError
-from tests.netagent.support import PASSWORD, USER, Bus, desired, eventually, router_config
+from netagent.routeros import RouterClient
+from tests.fixtures.polling import wait_until
+from tests.netagent.support import PASSWORD, USER, Bus, desired, router_config
 
 APPLIED = "network.command.applied"
 RECONCILED = "network.router.reconciled"
@@ -55,9 +57,13 @@ def test_a_router_replaced_by_an_empty_one_gets_every_subscription_back_without_
     fresh = RouterEmulator(identity="r1", username=USER, password=PASSWORD, port=r1.port).start()
     replacement.append(fresh)
     assert fresh.items("/ppp/secret") == []
-    eventually(lambda: fresh.connection_count > 0, timeout=15)  # the netagent is back
+    wait_until("the netagent connects to the restored router", lambda: fresh.connection_count > 0, timeout=15)
 
-    eventually(lambda: all(served(fresh, sub, suspended=s) for sub, s in wanted.items()), timeout=10)
+    wait_until(
+        "every service is back on the restored router",
+        lambda: all(served(fresh, sub, suspended=s) for sub, s in wanted.items()),
+        timeout=10,
+    )
     report = bus.result(RECONCILED, router="r1")
     assert report.causation_id is None  # nobody commanded it
     assert sorted(report.data["repaired"]) == sorted(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.isolation import pg_prefix, redis_url
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_PREFIX = pg_prefix("enlace_ptltest_")
@@ -71,7 +71,7 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     var_dir = tmp_path_factory.mktemp("identity-var")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings_identity_server",
         "ENLACE_DB_ENGINE": "postgres",
         "ENLACE_PG_DB_PREFIX": PG_PREFIX,
         "ENLACE_REDIS_URL": redis_url(4),

@@ -11,10 +11,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.inbox import DjangoInbox
-from backoffice.messaging.kafka import Publisher
+from enlace_messaging import catalog
+from enlace_messaging.django.inbox import DjangoInbox
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.publisher import Publisher
 from portal.notifications.delivery import envelope_notify, layer_sender
 from portal.notifications.registry import (
     Push,

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connections
 from django.urls import reverse
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from portal.asgi import application
 from portal.identity_client import IdentityClient
 from portal.notifications.consumers import CLOSE_SESSION_REVOKED, CLOSE_UNAUTHENTICATED

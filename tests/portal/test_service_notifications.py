@@ -17,7 +17,7 @@ from django.db import connections
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from backoffice.messaging.envelope import Envelope
+from enlace_messaging.envelope import Envelope
 from portal.asgi import application
 from portal.notifications.delivery import envelope_notify, layer_sender
 from portal.notifications.registry import Push, envelope_pushes

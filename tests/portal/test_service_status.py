@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.identity_client import IdentityClient
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 from tests.portal.identity_server import DEMO_PASSWORD, IdentityServer
 
 SUBSCRIBER = "subscriber@enlace.demo"

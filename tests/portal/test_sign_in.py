@@ -20,7 +20,7 @@ from portal.identity_client import (
     Throttled,
     TokenRejected,
 )
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 from tests.portal.identity_server import DEMO_PASSWORD, IdentityServer
 
 SUBSCRIBER = "subscriber@enlace.demo"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.messaging.kafka import install_signal_handlers
-from portal.conf import settings
+from enlace_messaging.shutdown import install_signal_handlers
 from portal.notifications.delivery import layer_sender
 from portal.notifications.runner import notification_runner
 

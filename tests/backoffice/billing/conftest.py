@@ -21,9 +21,9 @@ import time_machine
 from backoffice.billing import invoicing, services
 from backoffice.billing.consumers import CONSUMERS
 from backoffice.billing.models import BillingAccount, BillingSubscription, Invoice, PlanSegment
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.inbox import DjangoInbox
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.inbox import DjangoInbox
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.envelope import Envelope
 
 NOW = datetime(2025, 3, 1, 11, 0, tzinfo=UTC)
 MARCH = date(2025, 3, 1)

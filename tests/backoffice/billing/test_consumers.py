@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from backoffice.billing.models import BillingAccount, BillingSubscription, PendingCharge
-from backoffice.messaging.errors import PermanentFailure
+from enlace_messaging.errors import PermanentFailure
 from tests.backoffice.billing.conftest import (
     HOGAR_20,
     HOGAR_50,

@@ -12,7 +12,7 @@ from django.test import TestCase
 from rest_framework.test import APIClient
 
 from backoffice.identity.models import ActivationCode, AuditEvent, User
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from backoffice.identity import services
 from backoffice.identity.models import User
-from backoffice.messaging import catalog
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging import catalog
+from enlace_messaging.django.models import OutboxMessage
 from tests.backoffice.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from backoffice.identity import emails
 from backoffice.identity.models import AuditEvent
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.models import OutboxMessage
 from tests.backoffice.conftest import PASSWORD
 from tests.backoffice.identity import held_mail
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from backoffice.identity.models import User
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 

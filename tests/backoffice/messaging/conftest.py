@@ -20,10 +20,11 @@ from django.db import connections
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.inbox import DjangoInbox
-from backoffice.messaging.kafka import ConsumerRunner, Publisher
-from backoffice.messaging.models import InboxMessage, OutboxMessage
+from enlace_messaging.consumer import ConsumerRunner
+from enlace_messaging.django.inbox import DjangoInbox
+from enlace_messaging.django.models import InboxMessage, OutboxMessage
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.publisher import Publisher
 from tests.backoffice.messaging.consumers_for_tests import CONSUMER_DB, record_effect
 
 PRODUCER_DB = "network"
@@ -39,15 +40,6 @@ def user_created(user_id: int) -> Envelope:
         data={"user_id": user_id, "email": f"user{user_id}@example.com", "roles": ["subscriber"]},
         source="tests",
     )
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 @dataclass

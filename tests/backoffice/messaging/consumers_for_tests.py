@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
 from backoffice.messaging.registry import ConsumerSpec
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.envelope import Envelope
 
 CONSUMER_DB = "billing"
 

@@ -7,18 +7,18 @@ import uuid
 
 import pytest
 
-from backoffice.messaging.catalog import dlq_topic
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import PermanentFailure
-from backoffice.messaging.kafka import Publisher
+from enlace_messaging.catalog import dlq_topic
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import PermanentFailure
+from enlace_messaging.publisher import Publisher
 from tests.backoffice.messaging.conftest import (
     CONSUMER_DB,
     Effects,
     inbox_ids,
     read_topic,
     user_created,
-    wait_until,
 )
+from tests.fixtures.polling import wait_until
 
 # "default" too: the other test databases depend on it (Django's TEST[DEPENDENCIES] default).
 pytestmark = pytest.mark.django_db(databases=["default", CONSUMER_DB], transaction=True)
@@ -44,7 +44,7 @@ def test_a_message_delivered_twice_has_one_effect(kafka_broker, publisher, topic
     publisher.publish(topic, "client-1", sentinel)  # same key: read after both copies
 
     consumer = start_consumer(kafka_broker.bootstrap, topic, effects)
-    wait_until(lambda: sentinel.id in effects.caused_by(), 30, "the sentinel message is applied")
+    wait_until("the sentinel message is applied", lambda: sentinel.id in effects.caused_by(), timeout=30)
 
     assert sorted(effects.caused_by()) == sorted([twice.id, sentinel.id])
     assert [message_id for message_id, _ in effects.calls].count(twice.id) == 1
@@ -63,7 +63,7 @@ def test_invalid_messages_go_to_the_dlq_with_the_reason_and_the_next_valid_one_i
     publisher.publish(topic, "client-3", valid)
 
     consumer = start_consumer(kafka_broker.bootstrap, topic, effects)
-    wait_until(lambda: valid.id in effects.caused_by(), 30, "the valid message is applied")
+    wait_until("the valid message is applied", lambda: valid.id in effects.caused_by(), timeout=30)
 
     dead = read_topic(kafka_broker.bootstrap, dlq_topic(topic), count=2)
     assert [record.value for record in dead] == [b"{not json", json.dumps(schema_breaking).encode()]
@@ -88,7 +88,7 @@ def test_a_handler_failing_twice_is_retried_with_growing_backoff_and_applied_onc
     publisher.publish(topic, "client-5", message)
 
     start_consumer(kafka_broker.bootstrap, topic, effects, backoff_initial=0.3, max_attempts=5)
-    wait_until(lambda: message.id in effects.caused_by(), 30, "the message is applied")
+    wait_until("the message is applied", lambda: message.id in effects.caused_by(), timeout=30)
 
     times = [at for _, at in effects.calls]
     assert len(times) == 3
@@ -114,7 +114,7 @@ def test_a_handler_that_keeps_failing_ends_in_the_dlq_and_consumption_goes_on(
             Effects(effect_topic=effects.effect_topic)(envelope)
 
     consumer = start_consumer(kafka_broker.bootstrap, topic, handle, max_attempts=3, backoff_initial=0.05)
-    wait_until(lambda: next_one.id in effects.caused_by(), 30, "the next message is applied")
+    wait_until("the next message is applied", lambda: next_one.id in effects.caused_by(), timeout=30)
 
     assert [message_id for message_id, _ in effects.calls] == [poison.id] * 3
     (dead,) = read_topic(kafka_broker.bootstrap, dlq_topic(topic), count=1)
@@ -140,7 +140,7 @@ def test_a_permanent_failure_goes_to_the_dlq_without_retrying(kafka_broker, publ
         applied.append(envelope.id)
 
     start_consumer(kafka_broker.bootstrap, topic, handle, max_attempts=5)
-    wait_until(lambda: next_one.id in applied, 30, "the next message is applied")
+    wait_until("the next message is applied", lambda: next_one.id in applied, timeout=30)
 
     assert len(effects.calls) == 1
     (dead,) = read_topic(kafka_broker.bootstrap, dlq_topic(topic), count=1)
@@ -148,7 +148,7 @@ def test_a_permanent_failure_goes_to_the_dlq_without_retrying(kafka_broker, publ
 
 
 def test_the_memory_inbox_applies_a_message_once():
-    from backoffice.messaging.kafka import MemoryInbox
+    from enlace_messaging.inbox import MemoryInbox
 
     inbox, applied = MemoryInbox(max_ids=2), []
     first = user_created(uuid.uuid4().int % 10**6)
@@ -176,7 +176,7 @@ def test_in_a_batch_a_failing_record_is_retried_alone_then_dead_lettered_and_the
     consumer = start_consumer(
         kafka_broker.bootstrap, topic, handle, max_attempts=3, backoff_initial=0.05, batch_size=200
     )
-    wait_until(lambda: messages[-1].id in effects.caused_by(), 30, "the last message is applied")
+    wait_until("the last message is applied", lambda: messages[-1].id in effects.caused_by(), timeout=30)
 
     ids = [m.id for m in messages]
     # Order kept: the poison is tried 3 times before anything after it, the flaky one twice.
@@ -190,7 +190,7 @@ def test_in_a_batch_a_failing_record_is_retried_alone_then_dead_lettered_and_the
 
 
 def test_the_memory_inbox_batch_is_a_plain_block():
-    from backoffice.messaging.kafka import MemoryInbox
+    from enlace_messaging.inbox import MemoryInbox
 
     inbox, applied = MemoryInbox(), []
     message = user_created(uuid.uuid4().int % 10**6)
@@ -230,7 +230,7 @@ def test_a_refused_message_sends_its_run_one_by_one_and_only_it_is_dead_lettered
         max_attempts=3,
         backoff_initial=0.05,
     )
-    wait_until(lambda: messages[-1].id in effects.caused_by(), 30, "the last message is applied")
+    wait_until("the last message is applied", lambda: messages[-1].id in effects.caused_by(), timeout=30)
 
     ids = [m.id for m in messages]
     # The first poll's run (up to the invalid record) fails whole, then goes one by one; the
@@ -247,7 +247,7 @@ def test_a_refused_message_sends_its_run_one_by_one_and_only_it_is_dead_lettered
 
 
 def test_the_django_inbox_applies_a_run_once_even_with_a_message_twice_in_it(db):
-    from backoffice.messaging.inbox import DjangoInbox
+    from enlace_messaging.django.inbox import DjangoInbox
 
     inbox = DjangoInbox(using=CONSUMER_DB, consumer_group="group-run")
     old, new = user_created(60), user_created(61)
@@ -264,7 +264,7 @@ def test_the_django_inbox_applies_a_run_once_even_with_a_message_twice_in_it(db)
 
 
 def test_the_memory_inbox_applies_a_run_once():
-    from backoffice.messaging.kafka import MemoryInbox
+    from enlace_messaging.inbox import MemoryInbox
 
     inbox, runs = MemoryInbox(), []
     first, second = user_created(70), user_created(71)

@@ -12,10 +12,10 @@ import uuid
 import pytest
 from django.db import connections, transaction
 
-from backoffice.messaging.kafka import Publisher
-from backoffice.messaging.models import OutboxMessage
-from backoffice.messaging.outbox import outbox_put
-from backoffice.messaging.relay import RELAY_LOCK_KEY, run_relay
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.django.relay import RELAY_LOCK_KEY, run_relay
+from enlace_messaging.publisher import Publisher
 from tests.backoffice.messaging.conftest import (
     CONSUMER_DB,
     PRODUCER_DB,
@@ -25,9 +25,9 @@ from tests.backoffice.messaging.conftest import (
     read_topic,
     subprocess_env,
     user_created,
-    wait_until,
 )
-from tests.fixtures.kafka import TansuBroker, free_port
+from tests.fixtures.kafka import TansuBroker
+from tests.fixtures.polling import free_port, wait_until
 
 pytestmark = pytest.mark.django_db(databases=["default", PRODUCER_DB, CONSUMER_DB], transaction=True)
 
@@ -60,7 +60,7 @@ def test_a_relay_killed_between_commit_and_publish_loses_nothing_and_the_consume
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(relay_holds_its_lock, 60, "the first relay is inside its pass")
+        wait_until("the first relay is inside its pass", relay_holds_its_lock, timeout=60)
     finally:
         stuck.send_signal(signal.SIGKILL)  # ...and dies there, without any clean-up.
         stuck.wait(timeout=10)
@@ -78,7 +78,7 @@ def test_a_relay_killed_between_commit_and_publish_loses_nothing_and_the_consume
 
     effects = Effects(effect_topic=f"{topic}.effects")
     consumer = start_consumer(kafka_broker.bootstrap, topic, effects)
-    wait_until(lambda: message_id in effects.caused_by(), 30, "the consumer applies the message")
+    wait_until("the consumer applies the message", lambda: message_id in effects.caused_by(), timeout=30)
     records = read_topic(kafka_broker.bootstrap, topic, count=1)
     assert [json.loads(r.value)["id"] for r in records] == [message_id]
     assert effects.caused_by() == [message_id]
@@ -134,9 +134,9 @@ def test_a_broker_down_for_ten_seconds_while_messages_are_produced_loses_none(st
         time.sleep(2)
         writing.clear()
         wait_until(
-            lambda: len(set(inbox_ids(consumer.group))) == len(produced),
-            60,
             "the consumer catches up before the outage",
+            lambda: len(set(inbox_ids(consumer.group))) == len(produced),
+            timeout=60,
         )
         before_outage = len(produced)
 
@@ -154,9 +154,9 @@ def test_a_broker_down_for_ten_seconds_while_messages_are_produced_loses_none(st
         assert not writer_errors
         assert len(produced) > before_outage + 50
         wait_until(
-            lambda: len(set(inbox_ids(consumer.group))) == len(produced),
-            90,
             "the consumer applies every message produced",
+            lambda: len(set(inbox_ids(consumer.group))) == len(produced),
+            timeout=90,
         )
         assert sorted(inbox_ids(consumer.group)) == sorted(produced)
         caused = effects.caused_by()
@@ -182,9 +182,9 @@ def test_sigterm_stops_the_relay_cleanly(kafka_broker, topic):
     try:
         put(topic, 1)
         wait_until(
-            lambda: OutboxMessage.objects.using(PRODUCER_DB).get().sent_at is not None,
-            60,
             "the relay publishes the row",
+            lambda: OutboxMessage.objects.using(PRODUCER_DB).get().sent_at is not None,
+            timeout=60,
         )
         relay.send_signal(signal.SIGTERM)
         assert relay.wait(timeout=30) == 0, relay.stderr.read().decode()[-2000:]
@@ -221,7 +221,7 @@ def test_sigterm_stops_a_consumer_cleanly(kafka_broker, topic):
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: inbox_ids(group) == [message.id], 60, "the consumer applies the message")
+        wait_until("the consumer applies the message", lambda: inbox_ids(group) == [message.id], timeout=60)
         consume.send_signal(signal.SIGTERM)
         assert consume.wait(timeout=30) == 0, consume.stderr.read().decode()[-2000:]
         assert Effects(effect_topic=f"{topic}.effects").caused_by() == [message.id]

@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from backoffice.messaging.catalog import dlq_topic
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import PermanentFailure
-from backoffice.messaging.kafka import Publisher
-from backoffice.messaging.redaction import dead_letter_redact
-from tests.backoffice.messaging.conftest import CONSUMER_DB, read_topic, wait_until
+from enlace_messaging.catalog import dlq_topic
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import PermanentFailure
+from enlace_messaging.publisher import Publisher
+from enlace_messaging.redaction import dead_letter_redact
+from tests.backoffice.messaging.conftest import CONSUMER_DB, read_topic
+from tests.fixtures.polling import wait_until
 
 
 def subscription_created(subscription_id: int, password: str) -> Envelope:
@@ -74,7 +75,7 @@ def test_the_back_office_dead_letter_path_redacts_the_pppoe_password(kafka_broke
         applied.append(envelope.id)
 
     start_consumer(kafka_broker.bootstrap, topic, handle)
-    wait_until(lambda: next_one.id in applied, 30, "the next message is applied")
+    wait_until("the next message is applied", lambda: next_one.id in applied, timeout=30)
 
     (dead,) = read_topic(kafka_broker.bootstrap, dlq_topic(topic), count=1)
     assert b"clave-del-abonado" not in dead.value

@@ -8,13 +8,13 @@ import psycopg2
 import pytest
 from django.db import connections, transaction
 
-from backoffice.messaging.errors import BrokerUnavailable
-from backoffice.messaging.kafka import Publisher
-from backoffice.messaging.models import OutboxMessage
-from backoffice.messaging.outbox import OutboxOutsideTransaction, outbox_put
-from backoffice.messaging.relay import RELAY_LOCK_KEY, relay_once
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.django.outbox import OutboxOutsideTransaction, outbox_put
+from enlace_messaging.django.relay import RELAY_LOCK_KEY, relay_once
+from enlace_messaging.errors import BrokerUnavailable
+from enlace_messaging.publisher import Publisher
 from tests.backoffice.messaging.conftest import PRODUCER_DB, read_topic, user_created
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 
 pytestmark = pytest.mark.django_db(databases=["default", PRODUCER_DB], transaction=True)
 

@@ -16,12 +16,12 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.inbox import DjangoInbox
-from backoffice.messaging.models import OutboxMessage
 from backoffice.network.consumers import CONSUMERS
 from backoffice.network.models import Router, Service, ServiceStatus
 from backoffice.network.secrets import router_password_seal
+from enlace_messaging.django.inbox import DjangoInbox
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.envelope import Envelope
 
 NOW = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backoffice.messaging.catalog import NETWORK_COMMANDS
 from backoffice.network.models import Router, Service
 from backoffice.network.secrets import router_password_open
+from enlace_messaging.catalog import NETWORK_COMMANDS
 
 pytestmark = pytest.mark.django_db(databases=["default", "network"])
 

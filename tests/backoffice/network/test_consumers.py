@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from backoffice.messaging.catalog import NETWORK_COMMANDS, NETWORK_EVENTS
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import PermanentFailure
 from backoffice.network import services
 from backoffice.network.models import Diagnosis, Service, ServiceCommand
+from enlace_messaging.catalog import NETWORK_COMMANDS, NETWORK_EVENTS
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import PermanentFailure
 
 pytestmark = pytest.mark.django_db(databases=["default", "network"])
 

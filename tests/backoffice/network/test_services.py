@@ -6,9 +6,9 @@ import pytest
 from django.db import transaction
 
 from backoffice.access.errors import Conflict, DomainError
-from backoffice.messaging.catalog import NETWORK_COMMANDS, NETWORK_EVENTS
 from backoffice.network import services
 from backoffice.network.models import CommandKind, Service, ServiceCommand, ServiceStatus
+from enlace_messaging.catalog import NETWORK_COMMANDS, NETWORK_EVENTS
 
 pytestmark = pytest.mark.django_db(databases=["default", "network"])
 
@@ -258,7 +258,7 @@ def test_diagnosing_sends_a_diagnose_command_to_the_router(service_factory, now,
 
 
 def test_reconciling_a_router_sends_one_reconcile_command(router, now, outbox):
-    services.router_reconcile(router=router, now=now)
+    services.router_reconcile_request(router=router)
 
     [command] = outbox(topic=NETWORK_COMMANDS)
     assert (command["type"], command["key"], command["data"]) == (

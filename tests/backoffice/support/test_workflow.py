@@ -17,9 +17,9 @@ from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
 from backoffice.identity.models import OAuthClientScopes
-from backoffice.messaging import catalog
-from backoffice.messaging.models import OutboxMessage
 from backoffice.support.models import Ticket
+from enlace_messaging import catalog
+from enlace_messaging.django.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db(databases=["default", "support"])
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from portal.chat import services
 from portal.chat.models import Conversation, Message
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 from tests.portal.chat.helpers import ANA_AGENT, CARLOS_AGENT, conversation_for
 from tests.portal.conftest import ALICE, session_for
 from tests.portal.identity_server import DEMO_PASSWORD, IdentityServer

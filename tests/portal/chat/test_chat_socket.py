@@ -13,7 +13,7 @@ from django.utils import timezone
 from portal.chat import services
 from portal.chat.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from portal.chat.models import Conversation, Message
-from tests.fixtures.kafka import free_port
+from tests.fixtures.polling import free_port
 from tests.portal.chat.helpers import (
     ANA_AGENT,
     conversation_for,

@@ -7,9 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backoffice.messaging.inbox import DjangoInbox
-from backoffice.messaging.kafka import ConsumerRunner, Publisher, install_signal_handlers
 from backoffice.messaging.registry import UnknownConsumer, consumer_get, consumer_modules
+from enlace_messaging.consumer import ConsumerRunner
+from enlace_messaging.django.inbox import DjangoInbox
+from enlace_messaging.publisher import Publisher
+from enlace_messaging.shutdown import install_signal_handlers
 
 
 class Command(BaseCommand):

@@ -8,10 +8,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backoffice.messaging.errors import BrokerUnavailable
-from backoffice.messaging.kafka import Publisher, install_signal_handlers
-from backoffice.messaging.relay import relay_once, run_relay
-from backoffice.services import SERVICES, service_db
+from backoffice.databases import SERVICES, service_db
+from enlace_messaging.django.relay import relay_once, run_relay
+from enlace_messaging.errors import BrokerUnavailable
+from enlace_messaging.publisher import Publisher
+from enlace_messaging.shutdown import install_signal_handlers
 
 
 class Command(BaseCommand):

@@ -22,10 +22,10 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.db.models import F
 from django.utils import timezone
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import BrokerUnavailable, InvalidMessage
-from backoffice.messaging.kafka import Publisher
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import BrokerUnavailable, InvalidMessage
+from enlace_messaging.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 

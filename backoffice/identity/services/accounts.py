@@ -1,4 +1,5 @@
-"""Writes of the identity service: accounts, login and tokens, passwords, activation, audit.
+"""Writes of the identity service: accounts, login and tokens, audit; and what the other
+identity service modules share (the request's metadata, the events, the password rules).
 
 Every change that other services must hear about writes its event to the outbox in the same
 transaction (``identity.user.created``, ``identity.password.changed``); e-mails are sent on
@@ -8,9 +9,8 @@ commit, so a rolled-back change sends nothing.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -19,19 +19,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from backoffice.access.errors import Conflict, DomainError, TooManyRequests, Unauthorized
-from backoffice.identity import emails, throttling, tokens
-from backoffice.identity.models import ActivationCode, AuditEvent, OneTimeToken, Role, User
-from backoffice.messaging import catalog
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.outbox import outbox_put
+from backoffice.access.errors import Conflict, TooManyRequests, Unauthorized
+from backoffice.identity import throttling, tokens
+from backoffice.identity.models import AuditEvent, Role, User
+from enlace_messaging import catalog
+from enlace_messaging.django.outbox import outbox_put
+from enlace_messaging.envelope import Envelope
 
 DB = "default"  # identity's database alias
-ACTIVATION_CODE_DAYS = 7
-PASSWORD_RESET_MINUTES = 60
-EMAIL_VERIFICATION_DAYS = 7
-# No 0/O, 1/I/L: codes are read aloud and typed from paper.
-_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
@@ -335,253 +330,3 @@ def token_logout(*, refresh_token: str, access_token: str | None, meta: RequestM
         detail={"reason": "logout", "sid": record["sid"]},
         now=now,
     )
-
-
-# --- Passwords -----------------------------------------------------------------------------------
-
-
-def password_change(
-    *,
-    user: User,
-    current_password: str,
-    new_password: str,
-    keep_sid: str | None,
-    meta: RequestMeta,
-    now: datetime,
-) -> None:
-    """Sets a new password after checking the current one; ends every other session.
-
-    Raises ValidationError naming ``current_password`` when it is wrong (the caller is signed
-    in, so this is a form error, not a failed authentication) and naming ``new_password`` when
-    the new one breaks the password rules.
-    """
-    if not user.check_password(current_password):
-        audit_record(
-            kind=AuditEvent.Kind.LOGIN_FAILED, meta=meta, user=user, detail={"via": "change"}, now=now
-        )
-        raise ValidationError({"current_password": [_("The current password is not correct.")]})
-    _check_password(new_password, user, "new_password")
-    user.set_password(new_password)
-    with transaction.atomic(using=DB):
-        user.save(using=DB, update_fields=["password"])
-        _emit_password_changed(user, "change")
-        audit_record(kind=AuditEvent.Kind.PASSWORD_CHANGED, meta=meta, user=user, now=now)
-    revoked = tokens.revoke_user_families(user_id=user.pk, now=now, keep_sid=keep_sid)
-    audit_record(
-        kind=AuditEvent.Kind.TOKEN_REVOKED,
-        meta=meta,
-        user=user,
-        detail={"reason": "password_change", "families": revoked},
-        now=now,
-    )
-
-
-def _one_time_token_create(*, user: User, purpose: str, lifetime: timedelta, now: datetime) -> str:
-    token = secrets.token_urlsafe(32)
-    OneTimeToken.objects.using(DB).create(
-        user=user, purpose=purpose, token_hash=_digest(token), expires_at=now + lifetime, created_at=now
-    )
-    return token
-
-
-def _one_time_token_use(*, token: str, purpose: str, now: datetime) -> OneTimeToken:
-    """Marks a live token used (row locked: two concurrent uses cannot both succeed)."""
-    row = (
-        OneTimeToken.objects.using(DB)
-        .select_for_update()
-        .select_related("user")
-        .filter(token_hash=_digest(token), purpose=purpose)
-        .first()
-    )
-    if row is None or row.used_at is not None or row.expires_at <= now or not row.user.is_active:
-        raise DomainError(_("This link is not valid or has expired."), code="invalid_token")
-    row.used_at = now
-    row.save(using=DB, update_fields=["used_at"])
-    return row
-
-
-def password_reset_request(*, email: str, meta: RequestMeta, now: datetime) -> None:
-    """E-mails a reset link (from the background sender, after commit) when an active account
-    has this address; silent otherwise.
-
-    Raises TooManyRequests after too many requests for one e-mail or from one IP (the same
-    way whether or not the account exists). Requests count in their own ``reset`` scope: they
-    are not failed sign-ins and never lock anyone out of signing in.
-    """
-    email = _normalize_email(email)
-    lock = throttling.active_lock(scope="reset", email=email, ip=meta.ip, now=now)
-    if lock is not None:
-        raise TooManyRequests(_("Too many requests. Try again later."), retry_after=lock.retry_after)
-    throttling.record_failure(scope="reset", email=email, ip=meta.ip, now=now)
-    user = User.objects.using(DB).filter(email=email, is_active=True).first()
-    audit_record(kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, meta=meta, user=user, email=email, now=now)
-    if user is None:
-        _digest(secrets.token_urlsafe(32))  # the same work as below, give or take
-        return
-    with transaction.atomic(using=DB):
-        token = _one_time_token_create(
-            user=user,
-            purpose=OneTimeToken.Purpose.PASSWORD_RESET,
-            lifetime=timedelta(minutes=PASSWORD_RESET_MINUTES),
-            now=now,
-        )
-        # Queued for the background sender after commit: the request does the same work (and
-        # takes the same time) whether or not the address has an account, even with slow SMTP.
-        transaction.on_commit(
-            lambda: emails.password_reset_send_later(
-                user=user, token=token, valid_minutes=PASSWORD_RESET_MINUTES
-            ),
-            using=DB,
-        )
-
-
-def password_reset_confirm(*, token: str, new_password: str, meta: RequestMeta, now: datetime) -> User:
-    """Sets a new password with a reset token (used up) and ends every session of the user.
-
-    Raises DomainError(``invalid_token``) for an unknown, used or expired token and
-    ValidationError when the password breaks the rules (the token then stays usable).
-    """
-    with transaction.atomic(using=DB):
-        row = _one_time_token_use(token=token, purpose=OneTimeToken.Purpose.PASSWORD_RESET, now=now)
-        user = row.user
-        _check_password(new_password, user, "new_password")
-        user.set_password(new_password)
-        user.save(using=DB, update_fields=["password"])
-        # Other reset links of this user die with this one.
-        OneTimeToken.objects.using(DB).filter(
-            user=user, purpose=OneTimeToken.Purpose.PASSWORD_RESET, used_at__isnull=True
-        ).update(used_at=now)
-        _emit_password_changed(user, "reset")
-        audit_record(kind=AuditEvent.Kind.PASSWORD_RESET, meta=meta, user=user, now=now)
-    revoked = tokens.revoke_user_families(user_id=user.pk, now=now)
-    throttling.record_success(scope="login", email=user.email)
-    audit_record(
-        kind=AuditEvent.Kind.TOKEN_REVOKED,
-        meta=meta,
-        user=user,
-        detail={"reason": "password_reset", "families": revoked},
-        now=now,
-    )
-    return user
-
-
-# --- Activation and e-mail verification -------------------------------------------------------------
-
-
-def _new_activation_code() -> str:
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def _canonical_code(code: str) -> str:
-    raw = "".join(ch for ch in code.upper() if ch.isalnum())
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def activation_code_issue(
-    *,
-    email: str,
-    client_id: int,
-    full_name: str = "",
-    language: str = "es",
-    issued_by: User | None,
-    meta: RequestMeta,
-    now: datetime,
-) -> tuple[str, ActivationCode]:
-    """A new single-use code (valid 7 days) for the subscriber of ``client_id``; returns it once.
-
-    Raises Conflict when an account with this e-mail exists already.
-    """
-    email = _normalize_email(email)
-    if User.objects.using(DB).filter(email=email).exists():
-        raise Conflict(_("An account with this e-mail already exists."), code="email_taken")
-    code = _new_activation_code()
-    with transaction.atomic(using=DB):
-        row = ActivationCode.objects.using(DB).create(
-            email=email,
-            client_id=client_id,
-            full_name=full_name,
-            language=language,
-            code_hash=_digest(code),
-            expires_at=now + timedelta(days=ACTIVATION_CODE_DAYS),
-            created_by=issued_by,
-            created_at=now,
-        )
-        audit_record(
-            kind=AuditEvent.Kind.ACTIVATION_CODE_ISSUED,
-            meta=meta,
-            user=issued_by,
-            email=email,
-            detail={"client_id": client_id},
-            now=now,
-        )
-    return code, row
-
-
-def account_activate(*, email: str, code: str, password: str, meta: RequestMeta, now: datetime) -> User:
-    """Creates the subscriber account an activation code was issued for; the code is used up.
-
-    Sends the e-mail verification link on commit. Raises DomainError(``invalid_code``) for a
-    wrong, used or expired code, TooManyRequests after repeated failures, Conflict when the
-    account exists, ValidationError when the password breaks the rules.
-    """
-    email = _normalize_email(email)
-    lock = throttling.active_lock(scope="activation", email=email, ip=meta.ip, now=now)
-    if lock is not None:
-        raise TooManyRequests(_("Too many failed attempts. Try again later."), retry_after=lock.retry_after)
-    with transaction.atomic(using=DB):
-        row = (
-            ActivationCode.objects.using(DB)
-            .select_for_update()
-            .filter(code_hash=_digest(_canonical_code(code)), email=email)
-            .first()
-        )
-        if row is None or row.used_at is not None or row.expires_at <= now:
-            failed = True
-        else:
-            failed = False
-            user = User(
-                email=email,
-                full_name=row.full_name,
-                roles=[Role.SUBSCRIBER.value],
-                client_id=row.client_id,
-                language=row.language,
-            )
-            _check_password(password, user, "password")
-            if User.objects.using(DB).filter(email=email).exists():
-                raise Conflict(_("An account with this e-mail already exists."), code="email_taken")
-            user.set_password(password)
-            user.save(using=DB)
-            row.used_at = now
-            row.save(using=DB, update_fields=["used_at"])
-            _emit_user_created(user)
-            audit_record(
-                kind=AuditEvent.Kind.ACTIVATED,
-                meta=meta,
-                user=user,
-                detail={"client_id": row.client_id},
-                now=now,
-            )
-            token = _one_time_token_create(
-                user=user,
-                purpose=OneTimeToken.Purpose.EMAIL_VERIFICATION,
-                lifetime=timedelta(days=EMAIL_VERIFICATION_DAYS),
-                now=now,
-            )
-            transaction.on_commit(lambda: emails.email_verification_send(user=user, token=token), using=DB)
-    if failed:
-        audit_record(kind=AuditEvent.Kind.ACTIVATION_FAILED, meta=meta, email=email, now=now)
-        throttling.record_failure(scope="activation", email=email, ip=meta.ip, now=now)
-        raise DomainError(_("The activation code is not valid for this e-mail."), code="invalid_code")
-    return user
-
-
-def email_verify(*, token: str, meta: RequestMeta, now: datetime) -> User:
-    """Marks the user's e-mail verified; raises DomainError(``invalid_token``) for a bad link."""
-    with transaction.atomic(using=DB):
-        row = _one_time_token_use(token=token, purpose=OneTimeToken.Purpose.EMAIL_VERIFICATION, now=now)
-        user = row.user
-        user.email_verified = True
-        user.save(using=DB, update_fields=["email_verified"])
-        audit_record(kind=AuditEvent.Kind.EMAIL_VERIFIED, meta=meta, user=user, now=now)
-    return user

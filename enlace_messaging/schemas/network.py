@@ -4,7 +4,7 @@ Commands (topic enlace.network.commands.v1, key: the router's name) carry desire
 revision per subscription: the netagent ignores a revision older than the one it applied.
 """
 
-from backoffice.messaging.catalog import register
+from enlace_messaging.catalog import register
 
 _RATE = {"type": "string", "pattern": r"^[0-9]+[kMG]?$"}
 _ROUTER = {"type": "string", "minLength": 1, "maxLength": 64}

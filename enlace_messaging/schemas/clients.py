@@ -6,7 +6,7 @@ client events. Fields marked "always sent" are sent by the clients service on ev
 type; consumers that need them treat their absence as a message they cannot process (DLQ).
 """
 
-from backoffice.messaging.catalog import register
+from enlace_messaging.catalog import register
 
 _RATE = {"type": "string", "pattern": r"^[0-9]+[kMG]?$"}
 _MONEY = {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$"}  # USD, two decimals

@@ -1,6 +1,6 @@
 """Topics and the schema of every message type's ``data`` (JSON Schema).
 
-Each context declares its types in ``backoffice/messaging/schemas/<context>.py``; both ends
+Each context declares its types in ``enlace_messaging/schemas/<context>.py``; both ends
 validate against the same schema, so a producer cannot publish what a consumer will refuse.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from backoffice.messaging.errors import InvalidMessage
+from enlace_messaging.errors import InvalidMessage
 
 IDENTITY_EVENTS = "enlace.identity.events.v1"
 CLIENTS_EVENTS = "enlace.clients.events.v1"
@@ -58,4 +58,4 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from backoffice.messaging import schemas  # noqa: F401  (registers every type)
+        from enlace_messaging import schemas  # noqa: F401  (registers every type)

@@ -5,7 +5,7 @@ ticket is opened (by the bot, an agent or the portal form), ``updated`` when its
 or someone comments.
 """
 
-from backoffice.messaging.catalog import register
+from enlace_messaging.catalog import register
 
 _STATUS = {"enum": ["new", "open", "pending", "resolved", "closed"]}
 

@@ -10,9 +10,9 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import timezone
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.kafka import Handler, HandlerMany
-from backoffice.messaging.models import InboxMessage
+from enlace_messaging.django.models import InboxMessage
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.inbox import BatchHandler, Handler
 
 # Table and column names come from the model, never from a message: nothing to inject.
 _INSERT_ONCE = (
@@ -49,7 +49,7 @@ class DjangoInbox:
             handle(envelope)
         return True
 
-    def process_many(self, envelopes: Sequence[Envelope], handle_many: HandlerMany) -> int:
+    def process_many(self, envelopes: Sequence[Envelope], handle_many: BatchHandler) -> int:
         """Runs ``handle_many`` on the messages not applied before, in one transaction with
         their inbox rows; returns how many it got (a message twice in ``envelopes`` counts once).
 

@@ -4,7 +4,7 @@ The network service suspends on ``billing.account.overdue`` and reactivates on
 ``billing.account.settled``; the portal notifies the subscriber of the others.
 """
 
-from backoffice.messaging.catalog import register
+from enlace_messaging.catalog import register
 
 _MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$"}
 _DATE = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}

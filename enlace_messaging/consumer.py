@@ -1,7 +1,7 @@
-"""The one module that talks to Kafka (kafka-python): publishing and consuming envelopes.
+"""Consuming envelopes from Kafka (kafka-python): the consumer runner.
 
-Free of Django, so the netagent uses it as it is; the back-office and the portal pair
-``ConsumerRunner`` with ``backoffice.messaging.inbox.DjangoInbox``.
+Free of Django, so the netagent uses it as it is (with ``MemoryInbox``); the back-office and
+the portal pair ``ConsumerRunner`` with ``enlace_messaging.django.inbox.DjangoInbox``.
 
 Delivery is at least once end to end: the relay may publish a message twice (it crashed after
 the ack and before marking the row sent) and a consumer may read it twice (it crashed after the
@@ -11,302 +11,26 @@ effect and before committing the offset); the inbox makes the second delivery ch
 from __future__ import annotations
 
 import logging
-import signal
 import socket
 import threading
-import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
-from types import FrameType
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from backoffice.messaging.catalog import dlq_topic
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.errors import BrokerUnavailable, InvalidMessage, PermanentFailure
-from backoffice.messaging.redaction import dead_letter_redact
+from enlace_messaging.catalog import dlq_topic
+from enlace_messaging.envelope import Envelope
+from enlace_messaging.errors import BrokerUnavailable, InvalidMessage, PermanentFailure
+from enlace_messaging.headers import dead_letter_headers
+from enlace_messaging.inbox import BatchHandler, Handler, Inbox
+from enlace_messaging.options import consumer_options
+from enlace_messaging.publisher import Publisher
+from enlace_messaging.redaction import dead_letter_redact
 
 logger = logging.getLogger(__name__)
-
-Headers = Sequence[tuple[str, bytes]]
-Handler = Callable[[Envelope], None]
-# Applies several messages at once, in their order (one query per step instead of per message).
-HandlerMany = Callable[[Sequence[Envelope]], None]
-
-
-def _key_bytes(key: str | bytes | None) -> bytes | None:
-    if key is None or key in ("", b""):
-        return None
-    return key if isinstance(key, bytes) else key.encode("utf-8")
-
-
-def envelope_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
-    """The headers of a published envelope: consumers may route on them without parsing."""
-    return [
-        ("content-type", b"application/json"),
-        ("message-type", envelope.type.encode("utf-8")),
-        ("message-id", envelope.id.encode("utf-8")),
-    ]
-
-
-def dead_letter_headers(
-    headers: Headers, *, reason: str, topic: str, partition: int, offset: int, group_id: str
-) -> list[tuple[str, bytes]]:
-    """A refused record's own headers (any earlier ``dlq-*`` dropped) plus why, where from
-    and when it was refused."""
-    return [
-        *((k, v) for k, v in headers if not k.startswith("dlq-")),
-        ("dlq-reason", reason.encode("utf-8")),
-        ("dlq-original-topic", topic.encode("utf-8")),
-        ("dlq-original-partition", str(partition).encode()),
-        ("dlq-original-offset", str(offset).encode()),
-        ("dlq-consumer-group", group_id.encode("utf-8")),
-        ("dlq-failed-at", datetime.now(UTC).isoformat(timespec="milliseconds").encode()),
-    ]
-
-
-def producer_options(bootstrap: str, *, client_id: str, timeout: float) -> dict[str, Any]:
-    """KafkaProducer options for acknowledged, ordered publishing within ``timeout`` seconds.
-
-    acks=all; one request in flight per connection keeps the order per key without
-    idempotence (off on purpose: Tansu forgets producer ids when it restarts and the client
-    then fails every send until it is recreated; the consumers' inbox absorbs a duplicate).
-    The producer gives up on a record by itself within ``timeout``, so a record reported as
-    not sent is not sent later behind the caller's back.
-    """
-    timeout_ms = int(timeout * 1000)
-    return {
-        "bootstrap_servers": bootstrap,
-        "client_id": client_id,
-        "acks": "all",
-        "retries": 2**31 - 1,
-        "enable_idempotence": False,
-        "max_in_flight_requests_per_connection": 1,
-        "linger_ms": 0,
-        "request_timeout_ms": min(timeout_ms, 30000),
-        "delivery_timeout_ms": timeout_ms,
-        "max_block_ms": timeout_ms,
-        "retry_backoff_ms": 200,
-        "reconnect_backoff_max_ms": 2000,
-    }
-
-
-class Publisher:
-    """Publishes to Kafka and waits for the acknowledgement of every in-sync replica.
-
-    The producer is created on first use, so a process may start before the broker does.
-    Idempotence is off on purpose: Tansu forgets producer ids when it restarts and the client
-    then fails every send until it is recreated; ``max_in_flight_requests_per_connection=1``
-    keeps the order per key without it, and the consumers' inbox absorbs a duplicate.
-    """
-
-    def __init__(
-        self, bootstrap: str, *, client_options: dict[str, Any] | None = None, timeout: float = 10.0
-    ):
-        self.bootstrap = bootstrap
-        self.timeout = timeout
-        self._options = dict(client_options or {})
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
-
-    def _get_producer(self) -> KafkaProducer:
-        if self._producer is None:
-            options = producer_options(
-                self.bootstrap, client_id=f"enlace-publisher-{socket.gethostname()}", timeout=self.timeout
-            )
-            options.update(self._options)
-            try:
-                self._producer = KafkaProducer(**options)
-            except KafkaError as exc:
-                raise BrokerUnavailable(f"cannot reach the Kafka broker at {self.bootstrap}: {exc}") from exc
-        return self._producer
-
-    def publish(self, topic: str, key: str | bytes | None, envelope: Envelope) -> None:
-        """Publishes ``envelope`` on ``topic``; returns once acknowledged (acks=all).
-
-        Raises BrokerUnavailable when the broker does not acknowledge within the timeout.
-        """
-        self.publish_raw(topic, key, envelope.to_json(), envelope_headers(envelope))
-
-    def publish_raw(self, topic: str, key: str | bytes | None, value: bytes, headers: Headers = ()) -> None:
-        """Publishes bytes as they are (the DLQ keeps a refused record untouched).
-
-        Raises BrokerUnavailable when the broker does not acknowledge within the timeout.
-        """
-        with self._lock:
-            producer = self._get_producer()
-            try:
-                future = producer.send(topic, key=_key_bytes(key), value=value, headers=list(headers))
-                future.get(timeout=self.timeout + 1)
-            except KafkaError as exc:
-                # As in publish_many: a producer that failed once is replaced, so a restarted
-                # broker is met with fresh metadata instead of a stuck partition.
-                self._drop_producer()
-                raise BrokerUnavailable(f"{topic}: not acknowledged: {exc}") from exc
-
-    def publish_many(
-        self, messages: Sequence[tuple[str, str | bytes | None, Envelope]]
-    ) -> tuple[int, BrokerUnavailable | None]:
-        """Publishes ``messages`` (topic, key, envelope) pipelined, then waits for every ack.
-
-        Sending them all before waiting turns one round trip per message into about one per
-        producer batch; ``max_in_flight_requests_per_connection=1`` keeps their order within a
-        partition. Returns ``(acked, error)``: how many messages *from the start* were
-        acknowledged, and the error of the first one that was not (None when all were). A
-        message after the first failure may have reached the broker too; the caller publishes it
-        again, and the consumers' inbox absorbs the duplicate.
-        """
-        if not messages:
-            return 0, None
-        with self._lock:
-            try:
-                producer = self._get_producer()
-            except BrokerUnavailable as exc:
-                return 0, exc
-            futures = []
-            send_error: BrokerUnavailable | None = None
-            for topic, key, envelope in messages:
-                try:
-                    futures.append(
-                        producer.send(
-                            topic,
-                            key=_key_bytes(key),
-                            value=envelope.to_json(),
-                            headers=envelope_headers(envelope),
-                        )
-                    )
-                except KafkaError as exc:
-                    # send() blocks up to max_block_ms for metadata: the broker is away, so
-                    # sending the rest would only wait as long again for each.
-                    send_error = BrokerUnavailable(f"{topic}: not sent: {exc}")
-                    break
-            # Wait for every future, even past a failure, so no send is still pending behind
-            # the caller's back when it records what was sent.
-            deadline = time.monotonic() + self.timeout + 1
-            acked, error = 0, None
-            for (topic, _, _), future in zip(messages, futures, strict=False):
-                try:
-                    future.get(timeout=max(deadline - time.monotonic(), 0.01))
-                except KafkaError as exc:
-                    if error is None:
-                        error = BrokerUnavailable(f"{topic}: not acknowledged: {exc}")
-                    continue
-                if error is None:
-                    acked += 1
-            error = error or send_error
-            if error is not None:
-                # Start the next attempt with a fresh producer: after a broker restart the old
-                # one's cached metadata (topic ids) was seen to get acks for records the broker
-                # then did not keep (Tansu's memory engine); new metadata avoids that.
-                self._drop_producer()
-            return acked, error
-
-    def _drop_producer(self) -> None:
-        """Closes the producer without waiting (its futures are all resolved) so the next use
-        creates a new one; called with ``_lock`` held."""
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)
-            except Exception:  # a producer that fails to close is dropped anyway
-                logger.debug("closing a failed producer raised", exc_info=True)
-            self._producer = None
-
-    def close(self) -> None:
-        """Flushes nothing further (every publish already waited) and closes the connections."""
-        with self._lock:
-            if self._producer is not None:
-                self._producer.close(timeout=self.timeout)
-                self._producer = None
-
-
-class Inbox(Protocol):
-    """Records which messages a consumer group has applied, atomically with their effect."""
-
-    def process(self, envelope: Envelope, handle: Handler) -> bool:
-        """Applies ``handle(envelope)`` unless already applied; False when it was a duplicate.
-
-        Whatever ``handle`` raises propagates, and then the message counts as not applied.
-        """
-        ...
-
-    def process_many(self, envelopes: Sequence[Envelope], handle_many: HandlerMany) -> int:
-        """Applies ``handle_many`` once to those of ``envelopes`` not applied before, in order.
-
-        Returns how many were applied (the rest were duplicates). All or nothing: whatever
-        ``handle_many`` raises propagates, and then none of them counts as applied.
-        """
-        ...
-
-    def batch(self) -> AbstractContextManager[None]:
-        """Groups the ``process`` calls made inside it into one unit of commit.
-
-        Each ``process`` inside stays atomic on its own (a failure undoes only that message),
-        but the effects commit together when the block exits without error; if the block
-        raises, none of them is committed.
-        """
-        ...
-
-    def close(self) -> None:
-        """Releases the resources (database connections) of the calling thread."""
-        ...
-
-
-class MemoryInbox:
-    """An inbox held in this process's memory, for consumers without a database.
-
-    It forgets everything on restart, so only effects that are themselves idempotent (the
-    netagent's desired state with revisions) may rely on it.
-    """
-
-    def __init__(self, max_ids: int = 100_000) -> None:
-        self._ids: dict[str, None] = {}
-        self._max_ids = max_ids
-        self._lock = threading.Lock()
-
-    def process(self, envelope: Envelope, handle: Handler) -> bool:
-        with self._lock:
-            if envelope.id in self._ids:
-                return False
-            handle(envelope)
-            self._ids[envelope.id] = None
-            if len(self._ids) > self._max_ids:
-                # Forget the oldest id: a dict keeps insertion order.
-                del self._ids[next(iter(self._ids))]
-            return True
-
-    def process_many(self, envelopes: Sequence[Envelope], handle_many: HandlerMany) -> int:
-        with self._lock:
-            fresh = list({e.id: e for e in envelopes if e.id not in self._ids}.values())
-            if fresh:
-                handle_many(fresh)
-            for envelope in fresh:
-                self._ids[envelope.id] = None
-            while len(self._ids) > self._max_ids:
-                del self._ids[next(iter(self._ids))]
-            return len(fresh)
-
-    def batch(self) -> AbstractContextManager[None]:
-        """Nothing to group: each message is recorded in memory as it is applied."""
-        return nullcontext()
-
-    def close(self) -> None:
-        return None
-
-
-def install_signal_handlers(stop: Callable[[], None]) -> None:
-    """Makes SIGTERM and SIGINT call ``stop`` (main thread only), for a clean shutdown."""
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, stopping", signal.Signals(signum).name)
-        stop()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
 
 
 class ConsumerRunner:
@@ -352,7 +76,7 @@ class ConsumerRunner:
         auto_offset_reset: str = "earliest",
         name: str | None = None,
         batch_size: int = 200,
-        handle_many: HandlerMany | None = None,
+        handle_many: BatchHandler | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -372,15 +96,15 @@ class ConsumerRunner:
         self.poll_timeout_ms = poll_timeout_ms
         self.name = name or group_id
         self._options: dict[str, Any] = {
-            "bootstrap_servers": bootstrap,
-            "group_id": group_id,
-            "client_id": f"{self.name}-{socket.gethostname()}",
-            "enable_auto_commit": False,
-            "auto_offset_reset": auto_offset_reset,
-            "max_poll_interval_ms": max_poll_interval_ms,
-            "session_timeout_ms": session_timeout_ms,
-            "heartbeat_interval_ms": heartbeat_interval_ms or max(session_timeout_ms // 3, 100),
-            "reconnect_backoff_max_ms": 2000,
+            **consumer_options(
+                bootstrap,
+                group_id=group_id,
+                client_id=f"{self.name}-{socket.gethostname()}",
+                auto_offset_reset=auto_offset_reset,
+                max_poll_interval_ms=max_poll_interval_ms,
+                session_timeout_ms=session_timeout_ms,
+                heartbeat_interval_ms=heartbeat_interval_ms,
+            ),
             **(client_options or {}),
         }
         self._stop = threading.Event()

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from django.db import connections
 
-from backoffice.messaging.envelope import Envelope
-from backoffice.messaging.models import OutboxMessage
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.envelope import Envelope
 
 
 class OutboxOutsideTransaction(RuntimeError):

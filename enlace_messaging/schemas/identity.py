@@ -1,6 +1,6 @@
 """Events of the identity service (topic enlace.identity.events.v1)."""
 
-from backoffice.messaging.catalog import register
+from enlace_messaging.catalog import register
 
 register(
     "identity.user.created",

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 
-class ConfigError(RuntimeError):
+class SettingsError(RuntimeError):
     """A setting is missing or malformed; the process must not start."""
 
 
@@ -21,7 +21,7 @@ def _raw(name: str) -> str | None:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+            raise SettingsError(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
     return os.environ.get(name)
 
 
@@ -30,7 +30,7 @@ def env_str(name: str, default: str | None = None, *, required: bool = False) ->
     value = _raw(name)
     if value is None or value == "":
         if required or default is None:
-            raise ConfigError(f"the environment variable {name} must be set")
+            raise SettingsError(f"the environment variable {name} must be set")
         return default
     return value
 
@@ -50,7 +50,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"{name}={value!r} is not a boolean (use true or false)")
+    raise SettingsError(f"{name}={value!r} is not a boolean (use true or false)")
 
 
 def env_int(name: str, default: int) -> int:
@@ -60,14 +60,14 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not a whole number") from exc
+        raise SettingsError(f"{name}={value!r} is not a whole number") from exc
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     """The value of ``name``, which must be one of ``choices`` (exactly, as written)."""
     value = env_str(name, default)
     if value not in choices:
-        raise ConfigError(f"{name}={value!r} is not allowed: use one of {', '.join(choices)}")
+        raise SettingsError(f"{name}={value!r} is not allowed: use one of {', '.join(choices)}")
     return value
 
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from backoffice.messaging import catalog
-from backoffice.messaging.errors import InvalidMessage
+from enlace_messaging import catalog
+from enlace_messaging.errors import InvalidMessage
 
 _REQUIRED = ("id", "type", "version", "occurred_at", "source", "correlation_id", "data")
 

@@ -1,3 +1,0 @@
-"""Importing this package registers every message type's schema."""
-
-from backoffice.messaging.schemas import billing, clients, identity, network, support  # noqa: F401
