@@ -221,7 +221,7 @@ DEFAULT_FROM_EMAIL = env_str("ENLACE_DEFAULT_FROM_EMAIL", "Enlace <no-reply@enla
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["backoffice.access.drf.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backoffice.access.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.access.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -233,6 +233,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The APIs take JSON bodies; the schema says so and nothing else (see docs/api.md).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backoffice.access.openapi.add_error_responses",
+    ],
 }
 
 # --- Locale ------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from backoffice.access.client_ip import client_ip
 from backoffice.access.drf import HasAnyRole, principal_of
 from backoffice.access.errors import Forbidden
+from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
 from backoffice.identity import keys, selectors, services
 from backoffice.identity.models import AuditEvent, Role, User
 from backoffice.identity.tokens import TokenPair
@@ -88,7 +89,11 @@ class TokenApi(PublicEndpoint):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 429)},
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -100,7 +105,9 @@ class TokenRefreshApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         refresh_token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer, responses={200: TokenPairSerializer, **error_responses(400, 401)}, auth=[]
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -112,7 +119,7 @@ class LogoutApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         refresh_token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={204: None}, auth=[])
+    @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400, 401)}, auth=[])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -178,7 +185,9 @@ class PasswordResetApi(PublicEndpoint):
     class OutputSerializer(serializers.Serializer):
         detail = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer, responses={202: OutputSerializer, **error_responses(400, 429)}, auth=[]
+    )
     def post(self, request: Request) -> Response:
         started = time.monotonic()
         data = self.InputSerializer(data=request.data)
@@ -194,7 +203,7 @@ class PasswordResetConfirmApi(PublicEndpoint):
         token = serializers.CharField()
         new_password = serializers.CharField(trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={204: None}, auth=[])
+    @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -218,7 +227,7 @@ class ActivationCodeApi(APIView):
         code = serializers.CharField()
         expires_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **error_responses(409)})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -237,7 +246,11 @@ class ActivationApi(PublicEndpoint):
         code = serializers.CharField(max_length=40)
         password = serializers.CharField(trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={201: MeOutputSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: MeOutputSerializer, **error_responses(400, 409, 429)},
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -249,7 +262,7 @@ class EmailVerifyApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={204: None}, auth=[])
+    @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -291,7 +304,9 @@ class UserListApi(APIView):
         role = serializers.ChoiceField(choices=Role.values, required=False)
         client_id = serializers.IntegerField(required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: UserOutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(UserOutputSerializer)}
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -299,7 +314,7 @@ class UserListApi(APIView):
         page = paginator.paginate_queryset(selectors.user_list(**filters.validated_data), request, view=self)
         return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer, **error_responses(409)})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -321,7 +336,9 @@ class AuditEventListApi(APIView):
             model = AuditEvent
             fields = ["id", "kind", "user_id", "email", "ip_address", "user_agent", "detail", "created_at"]
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(OutputSerializer)}
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import DomainError, Forbidden, NotFound
+from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
 from backoffice.network import selectors, services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
 
@@ -76,9 +78,9 @@ class RouterOutput(serializers.Serializer):
     description = serializers.CharField()
     address_pool = serializers.CharField()
     active = serializers.BooleanField()
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
     is_up = serializers.BooleanField(allow_null=True)
-    last_reconciled_at = serializers.DateTimeField()
+    last_reconciled_at = serializers.DateTimeField(allow_null=True)
 
     def get_has_password(self, router: Router) -> bool:
         return bool(router.password)
@@ -97,9 +99,13 @@ class RouterListCreateApi(_ReadWriteApi):
         address_pool = serializers.CharField(max_length=43, required=False, default="", allow_blank=True)
         active = serializers.BooleanField(default=True)
 
+    @extend_schema(
+        operation_id="routers_list", parameters=[PAGE_PARAMETER], responses={200: paginated(RouterOutput)}
+    )
     def get(self, request: Request) -> Response:
         return _paginated(request, self, selectors.router_list(), RouterOutput)
 
+    @extend_schema(request=InputSerializer, responses={201: RouterOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -119,9 +125,11 @@ class RouterDetailApi(_ReadWriteApi):
         address_pool = serializers.CharField(max_length=43, required=False, allow_blank=True)
         active = serializers.BooleanField(required=False)
 
+    @extend_schema(responses={200: RouterOutput})
     def get(self, request: Request, name: str) -> Response:
         return Response(RouterOutput(selectors.router_get(name=name)).data)
 
+    @extend_schema(request=InputSerializer, responses={200: RouterOutput})
     def patch(self, request: Request, name: str) -> Response:
         router = selectors.router_get(name=name)
         body = self.InputSerializer(data=request.data)
@@ -129,6 +137,7 @@ class RouterDetailApi(_ReadWriteApi):
         router = services.router_update(router=router, **body.validated_data)
         return Response(RouterOutput(router).data)
 
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, name: str) -> Response:
         services.router_delete(router=selectors.router_get(name=name))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -141,6 +150,7 @@ class RouterReconcileApi(APIView):
         command_id = serializers.CharField()
         router = serializers.CharField()
 
+    @extend_schema(request=None, responses={202: OutputSerializer})
     def post(self, request: Request, name: str) -> Response:
         router = selectors.router_get(name=name)
         envelope = services.router_reconcile(router=router, now=timezone.now())
@@ -169,7 +179,7 @@ class ServiceOutput(serializers.Serializer):
     in_sync = serializers.BooleanField()
     last_result = serializers.SerializerMethodField()
     online = serializers.BooleanField(allow_null=True)
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -199,7 +209,7 @@ class ServiceListCreateApi(_ReadWriteApi):
         client_id = serializers.IntegerField(min_value=1)
         router = serializers.SlugField(max_length=64)
         pppoe_username = serializers.RegexField(
-            r"^[^\s]+$",
+            r"^[^\s\x00]+$",
             max_length=64,
             error_messages={"invalid": gettext_lazy("The user name cannot contain spaces.")},
         )
@@ -209,11 +219,17 @@ class ServiceListCreateApi(_ReadWriteApi):
         download = _speed_field()
         upload = _speed_field()
 
+    @extend_schema(
+        operation_id="services_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(ServiceOutput)},
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return _paginated(request, self, selectors.service_list(**filters.validated_data), ServiceOutput)
 
+    @extend_schema(request=InputSerializer, responses={201: ServiceOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -232,9 +248,11 @@ class ServiceDetailApi(_ReadWriteApi):
         address = serializers.IPAddressField(protocol="IPv4", required=False)
         router = serializers.SlugField(max_length=64, required=False)
 
+    @extend_schema(responses={200: ServiceOutput})
     def get(self, request: Request, subscription_id: int) -> Response:
         return Response(ServiceOutput(selectors.service_get(subscription_id=subscription_id)).data)
 
+    @extend_schema(request=InputSerializer, responses={200: ServiceOutput, **error_responses(409)})
     def patch(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -252,6 +270,7 @@ class ServiceSuspendApi(APIView):
     class InputSerializer(serializers.Serializer):
         reason = serializers.ChoiceField(choices=SuspensionReason.choices, default=SuspensionReason.MANUAL)
 
+    @extend_schema(request=InputSerializer, responses={200: ServiceOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -265,6 +284,7 @@ class ServiceSuspendApi(APIView):
 class ServiceReactivateApi(APIView):
     permission_classes = [CanWrite]
 
+    @extend_schema(request=None, responses={200: ServiceOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         service = services.service_reactivate(service=service, now=timezone.now())
@@ -274,6 +294,7 @@ class ServiceReactivateApi(APIView):
 class ServiceTerminateApi(APIView):
     permission_classes = [CanWrite]
 
+    @extend_schema(request=None, responses={200: ServiceOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         service = services.service_terminate(service=service, now=timezone.now())
@@ -286,7 +307,7 @@ class DiagnosisOutput(serializers.Serializer):
     router = serializers.CharField(source="router_name")
     status = serializers.SerializerMethodField()
     requested_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
     online = serializers.BooleanField(allow_null=True)
     address = serializers.CharField()
     uptime = serializers.CharField()
@@ -304,6 +325,7 @@ class ServiceDiagnoseApi(APIView):
         request_id = serializers.CharField()
         status_url = serializers.CharField()
 
+    @extend_schema(request=None, responses={202: OutputSerializer, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         diagnosis = services.service_diagnose(
@@ -324,6 +346,7 @@ class ServiceDiagnoseApi(APIView):
 class ServiceDiagnosisDetailApi(APIView):
     permission_classes = [CanRead]
 
+    @extend_schema(responses={200: DiagnosisOutput})
     def get(self, request: Request, subscription_id: int, request_id: Any) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         diagnosis = selectors.diagnosis_get(service=service, request_id=str(request_id))
@@ -342,9 +365,10 @@ class ServiceCommandListApi(APIView):
         kick = serializers.BooleanField()
         created_at = serializers.DateTimeField()
         result = serializers.CharField()
-        result_at = serializers.DateTimeField()
+        result_at = serializers.DateTimeField(allow_null=True)
         error = serializers.CharField()
 
+    @extend_schema(parameters=[PAGE_PARAMETER], responses={200: paginated(OutputSerializer)})
     def get(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         return _paginated(
@@ -366,7 +390,7 @@ class MyServiceOutput(serializers.Serializer):
     # Whether the router already applied the latest change (e.g. the reconnection after a payment).
     applied = serializers.BooleanField(source="in_sync")
     online = serializers.BooleanField(allow_null=True)
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
 
     def get_speed(self, service: Service) -> dict[str, str]:
         return {"download": service.download, "upload": service.upload}
@@ -380,6 +404,7 @@ def _own_client_id(request: Request) -> int:
 
 
 class MyServiceListApi(APIView):
+    @extend_schema(responses={200: MyServiceOutput(many=True)})
     def get(self, request: Request) -> Response:
         client_id = _own_client_id(request)
         services_ = selectors.service_list(client_id=client_id).exclude(status=ServiceStatus.TERMINATED)
@@ -387,6 +412,7 @@ class MyServiceListApi(APIView):
 
 
 class MyServiceDetailApi(APIView):
+    @extend_schema(responses={200: MyServiceOutput})
     def get(self, request: Request, subscription_id: int) -> Response:
         client_id = _own_client_id(request)
         service = selectors.service_get(subscription_id=subscription_id, client_id=client_id)

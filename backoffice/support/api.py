@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
+from backoffice.access.openapi import PAGE_PARAMETER, paginated
 from backoffice.support import selectors, services
 from backoffice.support.models import Ticket
 
@@ -41,7 +42,9 @@ class TicketListApi(APIView):
         permission = _CAN_READ if self.request.method in ("GET", "HEAD", "OPTIONS") else _CAN_WRITE
         return [permission()]
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: TicketOutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(TicketOutputSerializer)}
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
