@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, URLPattern, URLResolver, include, path, re_path, resolve
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import health
@@ -49,7 +50,8 @@ def _service_patterns(service: str) -> list[URLPattern | URLResolver]:
     return patterns
 
 
-def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+@csrf_exempt  # a POST to an unknown URL is a 404 like any other, not a CSRF failure page
+def api_not_found(request: HttpRequest) -> JsonResponse:
     """Any URL under /api/ that no service of this process serves: a JSON 404, as the APIs answer.
 
     A route of its own rather than ``handler404``, which Django skips for its HTML debug page.
@@ -75,4 +77,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
 for _service in settings.ENLACE_SERVICES:
     urlpatterns += _service_patterns(_service)
 # Last, so that it only catches what no service matched.
-urlpatterns.append(re_path(r"^api/(?P<unmatched>.*)$", api_not_found, name="api-not-found"))
+urlpatterns.append(re_path(r"^api/", api_not_found, name="api-not-found"))

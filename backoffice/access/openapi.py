@@ -26,6 +26,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from backoffice.access import fields
 from backoffice.access.errors import ERROR_BODY_SCHEMA
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -103,10 +104,13 @@ class AutoSchema(openapi.AutoSchema):
     def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         # Only plain text fields: e-mail, slug, regex and address fields carry their own format.
-        if direction == "request" and type(field) is serializers.CharField and isinstance(schema, dict):
+        if direction == "request" and type(field) in _PLAIN_TEXT and isinstance(schema, dict):
             blank_refused = not field.allow_blank and field.trim_whitespace
             schema.setdefault("pattern", _NOT_BLANK_NO_NUL if blank_refused else _NO_NUL)
         return schema
+
+
+_PLAIN_TEXT = (serializers.CharField, fields.CharField)
 
 
 def _is_text(field: Any) -> bool:

@@ -10,9 +10,11 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
@@ -24,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.client_ip import client_ip
 from backoffice.access.drf import HasAnyRole, principal_of
 from backoffice.access.errors import Forbidden
@@ -35,6 +38,22 @@ from backoffice.identity.tokens import TokenPair
 LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
 # /password/reset answers no sooner than this, so timing does not tell whether an account exists.
 PASSWORD_RESET_MIN_SECONDS = 0.25
+
+
+# What Django's password validators ask that a schema can state: 8 characters or more, not all
+# digits (and no NUL). They also refuse common passwords and ones too like the user's own data.
+_NEW_PASSWORD_PATTERN = r"^[^\x00]*[^\x00\d][^\x00]*$"
+
+
+def _new_password_field(**kwargs: Any) -> fields.CharField:
+    return fields.CharField(
+        trim_whitespace=False,
+        min_length=8,
+        validators=[
+            RegexValidator(_NEW_PASSWORD_PATTERN, gettext_lazy("This password is entirely numeric."))
+        ],
+        **kwargs,
+    )
 
 
 def _meta(request: Request) -> services.RequestMeta:
@@ -87,7 +106,7 @@ class PublicEndpoint(APIView):
 class TokenApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False)
+        password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
         request=InputSerializer,
@@ -103,7 +122,7 @@ class TokenApi(PublicEndpoint):
 
 class TokenRefreshApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        refresh_token = serializers.CharField()
+        refresh_token = fields.CharField()
 
     @extend_schema(
         request=InputSerializer, responses={200: TokenPairSerializer, **error_responses(400, 401)}, auth=[]
@@ -117,7 +136,7 @@ class TokenRefreshApi(PublicEndpoint):
 
 class LogoutApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        refresh_token = serializers.CharField()
+        refresh_token = fields.CharField()
 
     @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400, 401)}, auth=[])
     def post(self, request: Request) -> Response:
@@ -140,7 +159,7 @@ class MeOutputSerializer(serializers.ModelSerializer):
 
 class MeApi(APIView):
     class InputSerializer(serializers.Serializer):
-        full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        full_name = fields.CharField(max_length=200, required=False, allow_blank=True)
         language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
     @extend_schema(responses={200: MeOutputSerializer})
@@ -157,8 +176,8 @@ class MeApi(APIView):
 
 class PasswordChangeApi(APIView):
     class InputSerializer(serializers.Serializer):
-        current_password = serializers.CharField(trim_whitespace=False)
-        new_password = serializers.CharField(trim_whitespace=False)
+        current_password = fields.CharField(trim_whitespace=False)
+        new_password = _new_password_field()
 
     @extend_schema(request=InputSerializer, responses={204: None})
     def post(self, request: Request) -> Response:
@@ -200,8 +219,8 @@ class PasswordResetApi(PublicEndpoint):
 
 class PasswordResetConfirmApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField()
-        new_password = serializers.CharField(trim_whitespace=False)
+        token = fields.CharField()
+        new_password = _new_password_field()
 
     @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
@@ -219,8 +238,8 @@ class ActivationCodeApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        client_id = serializers.IntegerField(min_value=1)
-        full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+        client_id = fields.IntegerField(min_value=1)
+        full_name = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
         language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="es")
 
     class OutputSerializer(serializers.Serializer):
@@ -243,8 +262,8 @@ class ActivationCodeApi(APIView):
 class ActivationApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        code = serializers.CharField(max_length=40)
-        password = serializers.CharField(trim_whitespace=False)
+        code = fields.CharField(max_length=40)
+        password = _new_password_field()
 
     @extend_schema(
         request=InputSerializer,
@@ -260,7 +279,7 @@ class ActivationApi(PublicEndpoint):
 
 class EmailVerifyApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = fields.CharField()
 
     @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
@@ -294,10 +313,10 @@ class UserListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False, required=False)
-        full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+        password = _new_password_field(required=False)
+        full_name = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
         roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.values), min_length=1)
-        client_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+        client_id = fields.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="es")
 
     class FilterSerializer(serializers.Serializer):
@@ -308,7 +327,7 @@ class UserListApi(APIView):
         parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(UserOutputSerializer)}
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.user_list(**filters.validated_data), request, view=self)
@@ -328,7 +347,7 @@ class AuditEventListApi(APIView):
     permission_classes = [HasAnyRole(Role.ADMIN.value)]
 
     class FilterSerializer(serializers.Serializer):
-        email = serializers.CharField(required=False)
+        email = fields.CharField(required=False)
         kind = serializers.ChoiceField(choices=AuditEvent.Kind.values, required=False)
 
     class OutputSerializer(serializers.ModelSerializer):
@@ -340,7 +359,7 @@ class AuditEventListApi(APIView):
         parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(OutputSerializer)}
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import DomainError, Forbidden, NotFound
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
@@ -34,8 +35,20 @@ _SPEED_ERROR = gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M
 
 
 def _speed_field(**kwargs: Any) -> serializers.RegexField:
-    return serializers.RegexField(
+    return fields.RegexField(
         services.SPEED_RE, max_length=16, error_messages={"invalid": _SPEED_ERROR}, **kwargs
+    )
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# An IPv4 network as services.validate_pool reads it: an address, optionally /prefix (0-32).
+_POOL_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}(/(3[0-2]|[12]?[0-9]))?$"
+_POOL_ERROR = gettext_lazy("Not an IPv4 network: write it as 10.20.0.0/24.")
+
+
+def _pool_field(**kwargs: Any) -> fields.RegexField:
+    return fields.RegexField(
+        _POOL_PATTERN, max_length=43, allow_blank=True, error_messages={"invalid": _POOL_ERROR}, **kwargs
     )
 
 
@@ -88,16 +101,16 @@ class RouterOutput(serializers.Serializer):
 
 class RouterListCreateApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        name = serializers.SlugField(max_length=64)
-        host = serializers.CharField(max_length=255)
-        api_port = serializers.IntegerField(min_value=1, max_value=65535, default=8728)
-        api_ssl = serializers.BooleanField(default=False)
-        username = serializers.CharField(max_length=100)
-        password = serializers.CharField(max_length=255, write_only=True, required=False, default="")
-        site = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-        description = serializers.CharField(required=False, default="", allow_blank=True)
-        address_pool = serializers.CharField(max_length=43, required=False, default="", allow_blank=True)
-        active = serializers.BooleanField(default=True)
+        name = fields.SlugField(max_length=64)
+        host = fields.CharField(max_length=255)
+        api_port = fields.IntegerField(min_value=1, max_value=65535, default=8728)
+        api_ssl = fields.BooleanField(default=False)
+        username = fields.CharField(max_length=100)
+        password = fields.CharField(max_length=255, write_only=True, required=False, default="")
+        site = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
+        description = fields.CharField(required=False, default="", allow_blank=True)
+        address_pool = _pool_field(required=False, default="")
+        active = fields.BooleanField(default=True)
 
     @extend_schema(
         operation_id="routers_list", parameters=[PAGE_PARAMETER], responses={200: paginated(RouterOutput)}
@@ -115,15 +128,15 @@ class RouterListCreateApi(_ReadWriteApi):
 
 class RouterDetailApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        host = serializers.CharField(max_length=255, required=False)
-        api_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
-        api_ssl = serializers.BooleanField(required=False)
-        username = serializers.CharField(max_length=100, required=False)
-        password = serializers.CharField(max_length=255, write_only=True, required=False)
-        site = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        description = serializers.CharField(required=False, allow_blank=True)
-        address_pool = serializers.CharField(max_length=43, required=False, allow_blank=True)
-        active = serializers.BooleanField(required=False)
+        host = fields.CharField(max_length=255, required=False)
+        api_port = fields.IntegerField(min_value=1, max_value=65535, required=False)
+        api_ssl = fields.BooleanField(required=False)
+        username = fields.CharField(max_length=100, required=False)
+        password = fields.CharField(max_length=255, write_only=True, required=False)
+        site = fields.CharField(max_length=200, required=False, allow_blank=True)
+        description = fields.CharField(required=False, allow_blank=True)
+        address_pool = _pool_field(required=False)
+        active = fields.BooleanField(required=False)
 
     @extend_schema(responses={200: RouterOutput})
     def get(self, request: Request, name: str) -> Response:
@@ -201,21 +214,21 @@ class ServiceOutput(serializers.Serializer):
 class ServiceListCreateApi(_ReadWriteApi):
     class FilterSerializer(serializers.Serializer):
         client_id = serializers.IntegerField(required=False)
-        router = serializers.SlugField(required=False)
+        router = fields.SlugField(required=False)
         status = serializers.ChoiceField(choices=ServiceStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer):
-        subscription_id = serializers.IntegerField(min_value=1)
-        client_id = serializers.IntegerField(min_value=1)
-        router = serializers.SlugField(max_length=64)
-        pppoe_username = serializers.RegexField(
+        subscription_id = fields.IntegerField(min_value=1)
+        client_id = fields.IntegerField(min_value=1)
+        router = fields.SlugField(max_length=64)
+        pppoe_username = fields.RegexField(
             r"^[^\s\x00]+$",
             max_length=64,
             error_messages={"invalid": gettext_lazy("The user name cannot contain spaces.")},
         )
-        pppoe_password = serializers.CharField(max_length=128, write_only=True)
+        pppoe_password = fields.CharField(max_length=128, write_only=True)
         address = serializers.IPAddressField(protocol="IPv4", required=False, allow_null=True, default=None)
-        plan_code = serializers.CharField(max_length=64)
+        plan_code = fields.CharField(max_length=64)
         download = _speed_field()
         upload = _speed_field()
 
@@ -225,7 +238,7 @@ class ServiceListCreateApi(_ReadWriteApi):
         responses={200: paginated(ServiceOutput)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         return _paginated(request, self, selectors.service_list(**filters.validated_data), ServiceOutput)
 
@@ -241,12 +254,12 @@ class ServiceListCreateApi(_ReadWriteApi):
 
 class ServiceDetailApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        plan_code = serializers.CharField(max_length=64, required=False)
+        plan_code = fields.CharField(max_length=64, required=False)
         download = _speed_field(required=False)
         upload = _speed_field(required=False)
-        pppoe_password = serializers.CharField(max_length=128, write_only=True, required=False)
+        pppoe_password = fields.CharField(max_length=128, write_only=True, required=False)
         address = serializers.IPAddressField(protocol="IPv4", required=False)
-        router = serializers.SlugField(max_length=64, required=False)
+        router = fields.SlugField(max_length=64, required=False)
 
     @extend_schema(responses={200: ServiceOutput})
     def get(self, request: Request, subscription_id: int) -> Response:

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, paginated
 from backoffice.support import selectors, services
@@ -34,9 +35,9 @@ class TicketListApi(APIView):
         status = serializers.ChoiceField(choices=Ticket.Status.values, required=False)
 
     class InputSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False, min_value=1)
-        subject = serializers.CharField(max_length=200)
-        body = serializers.CharField(required=False, default="", allow_blank=True)
+        client_id = fields.IntegerField(required=False, min_value=1)
+        subject = fields.CharField(max_length=200)
+        body = fields.CharField(required=False, default="", allow_blank=True)
 
     def get_permissions(self) -> list[Any]:
         permission = _CAN_READ if self.request.method in ("GET", "HEAD", "OPTIONS") else _CAN_WRITE
@@ -46,7 +47,7 @@ class TicketListApi(APIView):
         parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(TicketOutputSerializer)}
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         tickets = selectors.ticket_list(principal=principal_of(request), **filters.validated_data)
         paginator = PageNumberPagination()
