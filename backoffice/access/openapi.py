@@ -21,6 +21,7 @@ import functools
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.drainage import has_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -97,7 +98,13 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
         meta: dict[str, Any] = super()._get_serializer_field_meta(field, direction)
-        if direction == "request" and _is_text(field) and not field.allow_blank:
+        # A field whose schema is given whole (extend_schema_field) states its own length.
+        if (
+            direction == "request"
+            and _is_text(field)
+            and not field.allow_blank
+            and not has_override(field, "field")
+        ):
             meta["minLength"] = 1
         return meta
 

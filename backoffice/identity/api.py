@@ -10,14 +10,12 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import get_authorization_header
 from rest_framework.pagination import PageNumberPagination
@@ -40,20 +38,18 @@ LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
 PASSWORD_RESET_MIN_SECONDS = 0.25
 
 
-# What Django's password validators ask that a schema can state: 8 characters or more, not all
-# digits (and no NUL). They also refuse common passwords and ones too like the user's own data.
-_NEW_PASSWORD_PATTERN = r"^[^\x00]*[^\x00\d][^\x00]*$"
+# What identity's password validators ask that a schema can state: 8 characters or more, not all
+# digits (and no NUL). They also refuse common passwords and ones too like the user's own data,
+# and they judge the password themselves so that every reason comes back at once.
+_NEW_PASSWORD_SCHEMA = {"type": "string", "minLength": 8, "pattern": r"^[^\x00]*[^\x00\d][^\x00]*$"}
 
 
-def _new_password_field(**kwargs: Any) -> fields.CharField:
-    return fields.CharField(
-        trim_whitespace=False,
-        min_length=8,
-        validators=[
-            RegexValidator(_NEW_PASSWORD_PATTERN, gettext_lazy("This password is entirely numeric."))
-        ],
-        **kwargs,
-    )
+@extend_schema_field(_NEW_PASSWORD_SCHEMA)
+class NewPasswordField(fields.CharField):
+    """A new password: text, judged by the password validators in the service."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
 
 
 def _meta(request: Request) -> services.RequestMeta:
@@ -177,7 +173,7 @@ class MeApi(APIView):
 class PasswordChangeApi(APIView):
     class InputSerializer(serializers.Serializer):
         current_password = fields.CharField(trim_whitespace=False)
-        new_password = _new_password_field()
+        new_password = NewPasswordField()
 
     @extend_schema(request=InputSerializer, responses={204: None})
     def post(self, request: Request) -> Response:
@@ -220,7 +216,7 @@ class PasswordResetApi(PublicEndpoint):
 class PasswordResetConfirmApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         token = fields.CharField()
-        new_password = _new_password_field()
+        new_password = NewPasswordField()
 
     @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
@@ -263,7 +259,7 @@ class ActivationApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
         code = fields.CharField(max_length=40)
-        password = _new_password_field()
+        password = NewPasswordField()
 
     @extend_schema(
         request=InputSerializer,
@@ -313,7 +309,7 @@ class UserListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        password = _new_password_field(required=False)
+        password = NewPasswordField(required=False)
         full_name = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
         roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.values), min_length=1)
         client_id = fields.IntegerField(min_value=1, required=False, allow_null=True, default=None)

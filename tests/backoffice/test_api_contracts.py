@@ -52,8 +52,9 @@ ALL_CHECKS = list(CHECKS.get_all())
 # Valid input that only the server can judge: a secret generated data cannot guess (an activation
 # code, an e-mail link's token, the current password), a name that must exist (a router), the
 # password policy (the schema states length and "not all digits"; Django's validators also refuse
-# common passwords and ones like the user's data), a unicast host address, and a ticket's client,
-# which staff must name and a subscriber may leave out. A schema-valid request to these may be
+# common passwords and ones like the user's data), a unicast host address, a subscriber user's
+# client (required with that role only) and a ticket's client, which staff must name and a
+# subscriber may leave out. A schema-valid request to these may be
 # refused with 400, but only with the error code (and field) naming that input, as OAuth refuses
 # a wrong authorization code (invalid_grant).
 ONLY_THE_SERVER_KNOWS: dict[str, set[tuple[str, str | None]]] = {
@@ -61,7 +62,7 @@ ONLY_THE_SERVER_KNOWS: dict[str, set[tuple[str, str | None]]] = {
     "POST /api/identity/v1/email/verify": {("invalid_token", None)},
     "POST /api/identity/v1/password/reset/confirm": {("invalid_token", None), ("invalid", "new_password")},
     "POST /api/identity/v1/password/change": {("invalid", "current_password"), ("invalid", "new_password")},
-    "POST /api/identity/v1/users": {("invalid", "password")},
+    "POST /api/identity/v1/users": {("invalid", "password"), ("invalid", "client_id")},
     "POST /api/network/v1/services/": {("unknown_router", None), ("invalid_address", None)},
     "PATCH /api/network/v1/services/{subscription_id}/": {
         ("unknown_router", None),
