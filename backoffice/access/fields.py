@@ -13,11 +13,9 @@ from rest_framework import serializers
 
 
 class _TextOnly:
-    default_error_messages = {"not_text": _("Send text (a JSON string) here.")}
-
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
-            self.fail("not_text")  # type: ignore[attr-defined]
+            raise serializers.ValidationError(_("Send text (a JSON string) here."), code="not_text")
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

@@ -171,7 +171,8 @@ def add_error_responses(
             responses = operation.setdefault("responses", {})
             parameters = operation.get("parameters", [])
             wanted: list[int] = []
-            if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
+            filters = [p for p in parameters if p.get("in") == "query" and not _is_page(p)]
+            if "requestBody" in operation or filters:
                 wanted.append(400)
             requirements = operation.get("security", [])
             if any(requirement for requirement in requirements):
