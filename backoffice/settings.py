@@ -275,7 +275,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["backoffice.access.drf.BearerTokenAuthentication"],
     # IsAuthenticated, except that an app's token (delegated by a user) needs the endpoint's scope.
     "DEFAULT_PERMISSION_CLASSES": ["backoffice.access.drf.IsAuthenticatedInScope"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backoffice.access.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.access.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -287,6 +287,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The APIs take JSON bodies; the schema says so and nothing else (see docs/api.md).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backoffice.access.openapi.add_error_responses",
+    ],
 }
 
 # --- Locale ------------------------------------------------------------------------------------------
