@@ -13,11 +13,11 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import health
-from backoffice.identity.pages import AdminSignInView
 
 # Imported for its side effect: it registers the bearer-token security scheme with
 # drf-spectacular before any schema is generated.
 from backoffice.access import openapi  # noqa: F401
+from backoffice.identity.pages import AdminSignInView
 
 
 class _ServiceUrlconf:
