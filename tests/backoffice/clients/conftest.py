@@ -143,3 +143,20 @@ def outbox() -> Callable[..., list[dict[str, Any]]]:
         return [{"topic": row.topic, "key": row.key, **json.loads(bytes(row.payload))} for row in rows]
 
     return read
+
+
+@pytest.fixture
+def service_client() -> Callable[..., Any]:
+    """A DRF client carrying a client-credentials style token of another service with ``scopes``."""
+    from rest_framework.test import APIClient
+
+    from backoffice.identity import tokens
+
+    def make(*scopes: str) -> APIClient:
+        claims = tokens.base_claims(subject="client:billing", now=datetime.now(UTC), lifetime=600)
+        claims["scope"] = " ".join(scopes)
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.sign_claims(claims)}")
+        return api
+
+    return make
