@@ -29,6 +29,8 @@ SERVICE_ALIASES = ("default", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
 DEMO_USERS = ("admin", "agent", "billing", "noc", "subscriber")
 NETWORK_CONSUMERS = ("network-results", "network-billing", "network-clients")
+# Identity opens a subscriber's portal account from the clients service's events.
+IDENTITY_CONSUMERS = ("identity-clients",)
 
 
 def free_port() -> int:
@@ -236,6 +238,9 @@ class Stack:
             self.run_step(
                 "demo network", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers]
             )
+            # Clients, plans and subscriptions; their events reach the network once the relay runs.
+            names = ",".join(r.name for r in self.config.routers)
+            self.run_step("demo clients", [PYTHON, "-m", "backoffice", "seed_clients_demo", "--routers", names])
 
     def start_routers(self) -> None:
         for router in self.config.routers:
@@ -315,6 +320,13 @@ class Stack:
             ],
         )
         self.spawn("relay", [PYTHON, "-m", "backoffice", "relay"])
+        # Contracts as PDF (and other background work); embedded mode's broker is var/celery.
+        self.spawn(
+            "celery-worker",
+            [PYTHON, "-m", "celery", "-A", "backoffice", "worker", "--loglevel", "INFO", "--concurrency", "1"],
+        )
+        for consumer in IDENTITY_CONSUMERS:
+            self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])
         if not self.config.embedded:
             self.spawn("portal-consumer", [PYTHON, "-m", "portal", "consume_events"])
         if self.config.with_network_consumer:
