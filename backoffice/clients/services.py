@@ -607,3 +607,15 @@ def contract_accept(
             accepted_at=now,
         )
 
+
+
+def contract_template_save(*, template: Any, now: datetime) -> Any:
+    """Saves the ISP's contract template; every active subscription's contract is rendered
+    again (a new version) since the clauses or the ISP's details it shows changed."""
+    with transaction.atomic(using=DB):
+        template.updated_at = now
+        template.save()
+        _render_contracts_on_commit(
+            list(Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).values_list("pk", flat=True))
+        )
+    return template
