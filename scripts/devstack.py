@@ -240,7 +240,9 @@ class Stack:
             )
             # Clients, plans and subscriptions; their events reach the network once the relay runs.
             names = ",".join(r.name for r in self.config.routers)
-            self.run_step("demo clients", [PYTHON, "-m", "backoffice", "seed_clients_demo", "--routers", names])
+            self.run_step(
+                "demo clients", [PYTHON, "-m", "backoffice", "seed_clients_demo", "--routers", names]
+            )
 
     def start_routers(self) -> None:
         for router in self.config.routers:
@@ -323,7 +325,18 @@ class Stack:
         # Contracts as PDF (and other background work); embedded mode's broker is var/celery.
         self.spawn(
             "celery-worker",
-            [PYTHON, "-m", "celery", "-A", "backoffice", "worker", "--loglevel", "INFO", "--concurrency", "1"],
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "backoffice",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+            ],
         )
         for consumer in IDENTITY_CONSUMERS:
             self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])

@@ -33,7 +33,7 @@ class _ServiceForm(forms.ModelForm):
         raise NotImplementedError
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if self.errors:
             return data
         try:
@@ -55,12 +55,23 @@ class ClientForm(_ServiceForm):
     class Meta:
         model = Client
         fields = (
-            "kind", "name", "identification_type", "identification", "email", "billing_email", "phone",
-            "address", "city", "latitude", "longitude", "language", "status",
+            "kind",
+            "name",
+            "identification_type",
+            "identification",
+            "email",
+            "billing_email",
+            "phone",
+            "address",
+            "city",
+            "latitude",
+            "longitude",
+            "language",
+            "status",
         )
 
     def apply(self, data: dict[str, Any]) -> Client:
-        values = {field: data.get(field) for field in self.Meta.fields}
+        values: dict[str, Any] = {field: data.get(field) for field in self.Meta.fields}
         for field in ("email", "billing_email", "phone", "address", "city"):
             values[field] = values[field] or ""
         if self.instance.pk:
@@ -72,15 +83,24 @@ class PlanForm(_ServiceForm):
     class Meta:
         model = Plan
         fields = (
-            "code", "name", "download", "upload", "monthly_price", "tax_rate", "installation_fee", "term_months",
+            "code",
+            "name",
+            "download",
+            "upload",
+            "monthly_price",
+            "tax_rate",
+            "installation_fee",
+            "term_months",
             "active",
         )
 
     def apply(self, data: dict[str, Any]) -> Plan:
-        values = {field: data.get(field) for field in self.Meta.fields}
+        values: dict[str, Any] = {field: data.get(field) for field in self.Meta.fields}
         if self.instance.pk:
             values.pop("code")
-            return services.plan_update(plan=Plan.objects.get(pk=self.instance.pk), now=timezone.now(), **values)
+            return services.plan_update(
+                plan=Plan.objects.get(pk=self.instance.pk), now=timezone.now(), **values
+            )
         return services.plan_create(now=timezone.now(), **values)
 
 
@@ -107,22 +127,24 @@ class SubscriptionForm(_ServiceForm):
         )
 
 
+class _ServiceAdmin(admin.ModelAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # saved by the service in the form's clean
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # retired or cancelled through their status, never deleted
+
+
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(_ServiceAdmin):
     form = ClientForm
     list_display = ("id", "name", "identification", "email", "city", "status")
     list_filter = ("status", "kind", "identification_type", "language")
     search_fields = ("name", "identification", "email", "subscriptions__pppoe_username")
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        pass  # saved by the service in the form's clean
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a client is retired (status), never deleted
-
 
 @admin.register(Plan)
-class PlanAdmin(ClientAdmin):
+class PlanAdmin(_ServiceAdmin):
     form = PlanForm
     list_display = ("code", "name", "download", "upload", "monthly_price", "tax_rate", "active")
     list_filter = ("active",)
@@ -130,7 +152,7 @@ class PlanAdmin(ClientAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ClientAdmin):
+class SubscriptionAdmin(_ServiceAdmin):
     form = SubscriptionForm
     list_display = ("id", "client", "plan", "router", "pppoe_username", "address", "billing_day", "status")
     list_filter = ("status", "router", "plan")
@@ -139,7 +161,7 @@ class SubscriptionAdmin(ClientAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Plan changes, moves and cancellations go through their own services (API or action).
-        return SubscriptionForm.Meta.fields + ("status", "end_date") if obj else ()
+        return (*SubscriptionForm.Meta.fields, "status", "end_date") if obj else ()
 
     @admin.action(description="Cancel the selected subscriptions")
     def cancel_selected(self, request: HttpRequest, queryset: Any) -> None:
@@ -165,14 +187,7 @@ class ContractTemplateAdmin(admin.ModelAdmin):
         services.contract_template_save(template=obj, now=timezone.now())
 
 
-@admin.register(ContractDocument)
-class ContractDocumentAdmin(admin.ModelAdmin):
-    """Contract versions are immutable: listed, never edited."""
-
-    list_display = ("subscription", "version", "language", "sha256", "size", "rendered_at")
-    list_filter = ("language",)
-    exclude = ("pdf",)
-
+class _ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -183,8 +198,15 @@ class ContractDocumentAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(ContractDocument)
+class ContractDocumentAdmin(_ReadOnlyAdmin):
+    """Contract versions are immutable: listed, never edited."""
+
+    list_display = ("subscription", "version", "language", "sha256", "size", "rendered_at")
+    list_filter = ("language",)
+    exclude = ("pdf",)
+
+
 @admin.register(ContractAcceptance)
-class ContractAcceptanceAdmin(ContractDocumentAdmin):
+class ContractAcceptanceAdmin(_ReadOnlyAdmin):
     list_display = ("document", "user_subject", "ip", "sha256", "accepted_at")
-    list_filter = ()
-    exclude = ()

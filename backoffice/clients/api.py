@@ -8,6 +8,7 @@ parses its input, makes one domain call and shapes the output.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
@@ -55,7 +56,9 @@ def _only_client_id(request: Request) -> int | None:
     if principal.is_service or (principal.has_any_role(*READ_ROLES) and not principal.is_delegated):
         return None
     if principal.client_id is None:
-        raise Forbidden(gettext_lazy("Only subscribers have their own client record."), code="not_a_subscriber")
+        raise Forbidden(
+            str(gettext_lazy("Only subscribers have their own client record.")), code="not_a_subscriber"
+        )
     return principal.client_id
 
 
@@ -65,7 +68,7 @@ def _only_client_id(request: Request) -> int | None:
 class ErrorOutput(serializers.Serializer):
     error = serializers.CharField(help_text="A stable code, e.g. invalid, not_found, conflict.")
     detail = serializers.CharField(help_text="What is wrong, in the caller's language.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="For a 400: the message(s) of each field at fault.",
@@ -103,7 +106,9 @@ def _page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]
     return _PAGES[name]
 
 
-def _paginated(request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer], **context: Any) -> Response:
+def _paginated(
+    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer], **context: Any
+) -> Response:
     paginator = PageNumberPagination()
     page: Any = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True, context=context).data)
@@ -151,8 +156,12 @@ class _ClientFields(serializers.Serializer):
     phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
     address = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True, default=None)
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True, default=None)
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+    )
     language = serializers.ChoiceField(choices=Language.choices, default=Language.ES)
     status = serializers.ChoiceField(choices=ClientStatus.choices, default=ClientStatus.PROSPECT)
 
@@ -171,7 +180,9 @@ class ClientListCreateApi(_ReadWriteApi):
     class InputSerializer(_ClientFields):
         pass
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: _page_of(ClientOutput), **_errors(400, 401, 403, 404)})
+    @extend_schema(
+        parameters=[FilterSerializer], responses={200: _page_of(ClientOutput), **_errors(400, 401, 403, 404)}
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -241,16 +252,24 @@ class PlanListCreateApi(_ReadWriteApi):
         download = _SPEED
         upload = _SPEED
         monthly_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-        tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1, default="0.15")
-        installation_fee = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, default="0.00")
+        tax_rate = serializers.DecimalField(
+            max_digits=5, decimal_places=4, min_value=0, max_value=1, default=Decimal("0.15")
+        )
+        installation_fee = serializers.DecimalField(
+            max_digits=10, decimal_places=2, min_value=0, default=Decimal("0.00")
+        )
         term_months = serializers.IntegerField(min_value=0, max_value=120, default=12)
         active = serializers.BooleanField(default=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: _page_of(PlanOutput), **_errors(400, 401, 403)})
+    @extend_schema(
+        parameters=[FilterSerializer], responses={200: _page_of(PlanOutput), **_errors(400, 401, 403)}
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return _paginated(request, self, selectors.plan_list(active=filters.validated_data["active"]), PlanOutput)
+        return _paginated(
+            request, self, selectors.plan_list(active=filters.validated_data["active"]), PlanOutput
+        )
 
     @extend_schema(request=InputSerializer, responses={201: PlanOutput, **_errors(400, 401, 403)})
     def post(self, request: Request) -> Response:
@@ -268,13 +287,18 @@ class PlanDetailApi(_ReadWriteApi):
         download = serializers.RegexField(services.SPEED_RE, max_length=16, required=False)
         upload = serializers.RegexField(services.SPEED_RE, max_length=16, required=False)
         monthly_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
-        tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False)
-        installation_fee = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
+        tax_rate = serializers.DecimalField(
+            max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False
+        )
+        installation_fee = serializers.DecimalField(
+            max_digits=10, decimal_places=2, min_value=0, required=False
+        )
         term_months = serializers.IntegerField(min_value=0, max_value=120, required=False)
         active = serializers.BooleanField(required=False)
         price_effective_from = serializers.DateField(
-            required=False, help_text="From when a new price applies (default today); each subscription "
-            "gets it from its first billing date on or after that day."
+            required=False,
+            help_text="From when a new price applies (default today); each subscription "
+            "gets it from its first billing date on or after that day.",
         )
 
     @extend_schema(responses={200: PlanOutput, **_errors(401, 403, 404)})
@@ -318,7 +342,9 @@ class SubscriptionOutput(serializers.Serializer):
         if subscription.status != SubscriptionStatus.ACTIVE:
             return None
         today = timezone.localdate()
-        return services.next_billing_date(subscription.billing_day, max(today, subscription.start_date)).isoformat()
+        return services.next_billing_date(
+            subscription.billing_day, max(today, subscription.start_date)
+        ).isoformat()
 
 
 def _is_admin(request: Request) -> bool:
@@ -346,7 +372,9 @@ class SubscriptionListCreateApi(_ReadWriteApi):
         address = serializers.IPAddressField(protocol="IPv4", required=False, allow_null=True, default=None)
         pppoe_username = serializers.CharField(max_length=64, required=False, allow_null=True, default=None)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: _page_of(SubscriptionOutput), **_errors(400, 401, 403)})
+    @extend_schema(
+        parameters=[FilterSerializer], responses={200: _page_of(SubscriptionOutput), **_errors(400, 401, 403)}
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -355,10 +383,16 @@ class SubscriptionListCreateApi(_ReadWriteApi):
         if only is not None:
             data["client_id"] = only if data.get("client_id") in (None, only) else -1
         return _paginated(
-            request, self, selectors.subscription_list(**data), SubscriptionOutput, show_password=_is_admin(request)
+            request,
+            self,
+            selectors.subscription_list(**data),
+            SubscriptionOutput,
+            show_password=_is_admin(request),
         )
 
-    @extend_schema(request=InputSerializer, responses={201: SubscriptionOutput, **_errors(400, 401, 403, 409)})
+    @extend_schema(
+        request=InputSerializer, responses={201: SubscriptionOutput, **_errors(400, 401, 403, 409)}
+    )
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -368,7 +402,8 @@ class SubscriptionListCreateApi(_ReadWriteApi):
         subscription = services.subscription_create(client=client, plan=plan, **data, now=timezone.now())
         # The one time the PPPoE password is shown to anyone but an admin.
         return Response(
-            SubscriptionOutput(subscription, context={"show_password": True}).data, status=status.HTTP_201_CREATED
+            SubscriptionOutput(subscription, context={"show_password": True}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -400,14 +435,19 @@ class SubscriptionChangePlanApi(APIView):
         plan = serializers.SlugField(max_length=64)
         effective_date = serializers.DateField(required=False, allow_null=True, default=None)
 
-    @extend_schema(request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404, 409)})
+    @extend_schema(
+        request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404, 409)}
+    )
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         plan = _named(lambda: selectors.plan_get(code=body.validated_data["plan"]), "plan")
         subscription = services.subscription_change_plan(
-            subscription=subscription, plan=plan, effective_date=body.validated_data["effective_date"], now=timezone.now()
+            subscription=subscription,
+            plan=plan,
+            effective_date=body.validated_data["effective_date"],
+            now=timezone.now(),
         )
         return Response(SubscriptionOutput(subscription).data)
 
@@ -419,12 +459,16 @@ class SubscriptionMoveApi(APIView):
         router = serializers.SlugField(max_length=64)
         address = serializers.IPAddressField(protocol="IPv4", required=False, allow_null=True, default=None)
 
-    @extend_schema(request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404, 409)})
+    @extend_schema(
+        request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404, 409)}
+    )
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        subscription = services.subscription_move(subscription=subscription, **body.validated_data, now=timezone.now())
+        subscription = services.subscription_move(
+            subscription=subscription, **body.validated_data, now=timezone.now()
+        )
         return Response(SubscriptionOutput(subscription).data)
 
 
@@ -434,16 +478,20 @@ class SubscriptionCancelApi(APIView):
     class InputSerializer(serializers.Serializer):
         effective_date = serializers.DateField(required=False, allow_null=True, default=None)
 
-    @extend_schema(request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404)})
+    @extend_schema(
+        request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404)}
+    )
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        subscription = services.subscription_cancel(subscription=subscription, **body.validated_data, now=timezone.now())
+        subscription = services.subscription_cancel(
+            subscription=subscription, **body.validated_data, now=timezone.now()
+        )
         return Response(SubscriptionOutput(subscription).data)
 
 
-# --- contracts ------------------------------------------------------------------------------------------------
+# --- contracts -----------------------------------------------------------------------------------------
 
 
 class AcceptanceOutput(serializers.Serializer):
@@ -520,7 +568,9 @@ class ContractAcceptApi(APIView):
             subscription=subscription, version=version, language=body.validated_data["language"]
         )
         if body.validated_data.get("sha256") not in (None, document.sha256):
-            raise serializers.ValidationError({"sha256": [gettext_lazy("This is not the hash of that contract.")]})
+            raise serializers.ValidationError(
+                {"sha256": [gettext_lazy("This is not the hash of that contract.")]}
+            )
         acceptance = services.contract_accept(
             document=document,
             user_subject=principal_of(request).subject,
@@ -531,7 +581,7 @@ class ContractAcceptApi(APIView):
         return Response(AcceptanceOutput(acceptance).data, status=status.HTTP_201_CREATED)
 
 
-# --- the subscriber's own record ------------------------------------------------------------------------------
+# --- the subscriber's own record -------------------------------------------------------------------------
 
 
 class MeApi(APIView):
@@ -548,4 +598,3 @@ class MeApi(APIView):
         client = selectors.client_get(client_id=client_id)
         subscriptions = selectors.subscription_list(client_id=client_id, status=SubscriptionStatus.ACTIVE)
         return Response(self.OutputSerializer({"client": client, "subscriptions": subscriptions}).data)
-

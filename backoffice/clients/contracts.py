@@ -50,7 +50,10 @@ DEFAULT_TEMPLATE = ContractTemplate(
 
 def active_template() -> ContractTemplate:
     """The ISP's newest active template, or the built-in default."""
-    return ContractTemplate.objects.filter(active=True).order_by("-updated_at", "-id").first() or DEFAULT_TEMPLATE
+    return (
+        ContractTemplate.objects.filter(active=True).order_by("-updated_at", "-id").first()
+        or DEFAULT_TEMPLATE
+    )
 
 
 def _money(value: Decimal) -> str:
@@ -112,7 +115,12 @@ def render_pdf(content: dict[str, Any], *, language: str, version: int, rendered
     """The contract PDF in ``language``; raises pdf.PdfRenderError."""
     html = render_to_string(
         f"clients/contract_{language}.html",
-        {**content, "version": version, "rendered_at": rendered_at, "lang_clauses": content["clauses"][language]},
+        {
+            **content,
+            "version": version,
+            "rendered_at": rendered_at,
+            "lang_clauses": content["clauses"][language],
+        },
     )
     return pdf.html_to_pdf(html)
 
@@ -143,7 +151,7 @@ def _current(subscription_id: int) -> tuple[dict[str, Any], str] | None:
     return content, content_hash(content)
 
 
-def _render_once(subscription_id: int, now: datetime) -> int | None | object:
+def _render_once(subscription_id: int, now: datetime) -> int | object | None:
     current = _current(subscription_id)
     if current is None:
         logger.warning("contract render asked for unknown subscription %s", subscription_id)

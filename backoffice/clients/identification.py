@@ -72,7 +72,9 @@ def _validate_ruc(value: str) -> str:
         try:
             _validate_cedula(value[:10])
         except DomainError:
-            raise _invalid(_("The first 10 digits of a natural person's RUC are not a valid cédula.")) from None
+            raise _invalid(
+                _("The first 10 digits of a natural person's RUC are not a valid cédula.")
+            ) from None
         if int(value[10:]) < 1:
             raise _invalid(_("The establishment number of a RUC (its last 3 digits) starts at 001."))
         return value
@@ -86,7 +88,9 @@ def _validate_ruc(value: str) -> str:
         if modulo11_check_digit(value[:8], _PUBLIC_WEIGHTS) != int(value[8]):
             raise _invalid(_("The check digit of this public entity's RUC is wrong; check the number."))
         if int(value[9:]) < 1:
-            raise _invalid(_("The establishment number of a public entity's RUC (last 4 digits) starts at 0001."))
+            raise _invalid(
+                _("The establishment number of a public entity's RUC (last 4 digits) starts at 0001.")
+            )
         return value
     raise _invalid(
         _("The third digit of a RUC is 0 to 5 (person), 6 (public entity) or 9 (private company).")
@@ -110,6 +114,6 @@ def identification_validate(*, kind: str, value: str) -> str:
 
 
 def ruc_kind(ruc: str) -> str:
-    """"person", "public" or "private" by a valid RUC's third digit."""
+    """ "person", "public" or "private" by a valid RUC's third digit."""
     third = int(ruc[2])
     return "person" if third < 6 else ("public" if third == 6 else "private")

@@ -83,7 +83,9 @@ class Plan(models.Model):
     name = models.CharField(_("name"), max_length=120)
     download = models.CharField(_("download"), max_length=16)
     upload = models.CharField(_("upload"), max_length=16)
-    monthly_price = models.DecimalField(_("monthly price (USD, without tax)"), max_digits=10, decimal_places=2)
+    monthly_price = models.DecimalField(
+        _("monthly price (USD, without tax)"), max_digits=10, decimal_places=2
+    )
     tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=4, default=Decimal("0.15"))
     installation_fee = models.DecimalField(
         _("installation fee (USD)"), max_digits=10, decimal_places=2, default=Decimal("0.00")
@@ -204,6 +206,9 @@ class PlanChange(models.Model):
     class Meta:
         ordering = ["subscription", "changed_at"]
 
+    def __str__(self) -> str:
+        return f"subscription {self.subscription_id}: plan {self.old_plan_id} -> {self.new_plan_id}"
+
 
 class ContractTemplate(models.Model):
     """What the ISP puts in its contracts: its name, RUC, address, logo and clauses per language.
@@ -270,5 +275,10 @@ class ContractAcceptance(models.Model):
     class Meta:
         ordering = ["-accepted_at"]
         constraints = [
-            models.UniqueConstraint(fields=["document", "user_subject"], name="clients_contract_accepted_once")
+            models.UniqueConstraint(
+                fields=["document", "user_subject"], name="clients_contract_accepted_once"
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_subject} accepted {self.document} at {self.accepted_at:%Y-%m-%d %H:%M}"

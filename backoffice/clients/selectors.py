@@ -113,7 +113,9 @@ def contract_list(*, subscription: Subscription) -> QuerySet[ContractDocument]:
 
 
 def contract_get(*, subscription: Subscription, version: int, language: str) -> ContractDocument:
-    document = ContractDocument.objects.filter(subscription=subscription, version=version, language=language).first()
+    document = ContractDocument.objects.filter(
+        subscription=subscription, version=version, language=language
+    ).first()
     if document is None:
         raise NotFound(
             _("Subscription %(id)s has no contract version %(version)s in %(language)s.")

@@ -85,10 +85,12 @@ def _render_contracts_on_commit(subscription_ids: list[int]) -> None:
 
 
 def next_billing_date(billing_day: int, on_or_after: date) -> date:
-    """The first date on or after ``on_or_after`` that falls on ``billing_day`` (1–28)."""
+    """The first date on or after ``on_or_after`` that falls on ``billing_day`` (1-28)."""
     if on_or_after.day <= billing_day:
         return on_or_after.replace(day=billing_day)
-    year, month = (on_or_after.year + 1, 1) if on_or_after.month == 12 else (on_or_after.year, on_or_after.month + 1)
+    year, month = (
+        (on_or_after.year + 1, 1) if on_or_after.month == 12 else (on_or_after.year, on_or_after.month + 1)
+    )
     return date(year, month, billing_day)
 
 
@@ -272,8 +274,12 @@ def plan_create(
     _clean_plan_values(values)
     with transaction.atomic(using=DB):
         if Plan.objects.filter(code=code).exists():
-            raise ValidationError({"code": [_('A plan with code "%(code)s" already exists.') % {"code": code}]})
-        plan = Plan.objects.create(code=code, name=name, active=active, created_at=now, updated_at=now, **values)
+            raise ValidationError(
+                {"code": [_('A plan with code "%(code)s" already exists.') % {"code": code}]}
+            )
+        plan = Plan.objects.create(
+            code=code, name=name, active=active, created_at=now, updated_at=now, **values
+        )
         PlanPrice.objects.create(
             plan=plan,
             monthly_price=plan.monthly_price,
@@ -285,7 +291,9 @@ def plan_create(
     return plan
 
 
-def plan_update(*, plan: Plan, now: datetime, price_effective_from: date | None = None, **changes: Any) -> Plan:
+def plan_update(
+    *, plan: Plan, now: datetime, price_effective_from: date | None = None, **changes: Any
+) -> Plan:
     """Changes a plan. A new price is recorded from ``price_effective_from`` (default today) and
     reaches each active subscription from its first billing date on or after that day, so a
     period already begun keeps its price; a speed change reaches the routers at once. Each
@@ -323,13 +331,16 @@ def plan_update(*, plan: Plan, now: datetime, price_effective_from: date | None 
             )
         if price_changed or {"download", "upload", "name"} & set(changed):
             subscriptions = list(
-                Subscription.objects.select_related("plan").filter(plan=plan, status=SubscriptionStatus.ACTIVE)
+                Subscription.objects.select_related("plan").filter(
+                    plan=plan, status=SubscriptionStatus.ACTIVE
+                )
             )
             for subscription in subscriptions:
                 subscription.plan = plan
                 when = next_billing_date(subscription.billing_day, effective_from) if price_changed else today
                 _publish(
-                    subscription.client_id, events.subscription_plan_changed(subscription, effective_date=when)
+                    subscription.client_id,
+                    events.subscription_plan_changed(subscription, effective_date=when),
                 )
             _render_contracts_on_commit([s.pk for s in subscriptions])
     return plan
@@ -381,13 +392,19 @@ def _address_for(pool: RouterPool, address: str | None, *, exclude: Subscription
         try:
             wanted = ipaddress.IPv4Address(address)
         except ValueError:
-            raise ValidationError({"address": [_('"%(value)s" is not an IPv4 address.') % {"value": address}]}) from None
+            raise ValidationError(
+                {"address": [_('"%(value)s" is not an IPv4 address.') % {"value": address}]}
+            ) from None
         if wanted.is_multicast or wanted.is_loopback or wanted.is_unspecified:
             raise ValidationError({"address": [_("This address cannot be given to a subscriber.")]})
         if str(wanted) in used:
             raise ValidationError(
-                {"address": [_("The address %(address)s is already used on router %(router)s.")
-                             % {"address": wanted, "router": pool.router}]}
+                {
+                    "address": [
+                        _("The address %(address)s is already used on router %(router)s.")
+                        % {"address": wanted, "router": pool.router}
+                    ]
+                }
             )
         return str(wanted)
     # The first host of the pool is the router's own gateway address.
@@ -397,7 +414,8 @@ def _address_for(pool: RouterPool, address: str | None, *, exclude: Subscription
         if str(host) not in used:
             return str(host)
     raise Conflict(
-        _("The address pool of router %(router)s is exhausted.") % {"router": pool.router}, code="pool_exhausted"
+        _("The address pool of router %(router)s is exhausted.") % {"router": pool.router},
+        code="pool_exhausted",
     )
 
 
@@ -410,8 +428,12 @@ def _username_for(client: Client, router: str, wanted: str | None) -> str:
             )
         if live.filter(pppoe_username=wanted).exists():
             raise ValidationError(
-                {"pppoe_username": [_('The PPPoE user "%(user)s" is already used on router %(router)s.')
-                                    % {"user": wanted, "router": router}]}
+                {
+                    "pppoe_username": [
+                        _('The PPPoE user "%(user)s" is already used on router %(router)s.')
+                        % {"user": wanted, "router": router}
+                    ]
+                }
             )
         return wanted
     base = f"cli{client.pk:05d}"
@@ -477,8 +499,10 @@ def subscription_create(
 
 
 def _locked(subscription: Subscription) -> Subscription:
-    locked = Subscription.objects.select_for_update(of=("self",)).select_related("plan", "client").get(
-        pk=subscription.pk
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "client")
+        .get(pk=subscription.pk)
     )
     if locked.status != SubscriptionStatus.ACTIVE:
         raise Conflict(
@@ -499,7 +523,9 @@ def subscription_change_plan(
         if subscription.plan_id == plan.pk:
             return subscription
         if not plan.active:
-            raise ValidationError({"plan": [_('Plan "%(code)s" is no longer offered.') % {"code": plan.code}]})
+            raise ValidationError(
+                {"plan": [_('Plan "%(code)s" is no longer offered.') % {"code": plan.code}]}
+            )
         PlanChange.objects.create(
             subscription=subscription,
             old_plan=subscription.plan,
@@ -526,9 +552,10 @@ def subscription_move(
         if router == subscription.router and (not address or address == subscription.address):
             return subscription
         pool = _pool_locked(router)
-        if router != subscription.router and _live_on(router, subscription).filter(
-            pppoe_username=subscription.pppoe_username
-        ).exists():
+        if (
+            router != subscription.router
+            and _live_on(router, subscription).filter(pppoe_username=subscription.pppoe_username).exists()
+        ):
             raise Conflict(
                 _('The PPPoE user "%(user)s" is already used on router %(router)s.')
                 % {"user": subscription.pppoe_username, "router": router},
@@ -606,7 +633,6 @@ def contract_accept(
             sha256=document.sha256,
             accepted_at=now,
         )
-
 
 
 def contract_template_save(*, template: Any, now: datetime) -> Any:

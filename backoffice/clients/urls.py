@@ -10,15 +10,25 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("plans/", api.PlanListCreateApi.as_view(), name="plan-list"),
     path("plans/<slug:code>/", api.PlanDetailApi.as_view(), name="plan-detail"),
     path("subscriptions/", api.SubscriptionListCreateApi.as_view(), name="subscription-list"),
-    path("subscriptions/<int:subscription_id>/", api.SubscriptionDetailApi.as_view(), name="subscription-detail"),
+    path(
+        "subscriptions/<int:subscription_id>/",
+        api.SubscriptionDetailApi.as_view(),
+        name="subscription-detail",
+    ),
     path(
         "subscriptions/<int:subscription_id>/change-plan",
         api.SubscriptionChangePlanApi.as_view(),
         name="subscription-change-plan",
     ),
-    path("subscriptions/<int:subscription_id>/move", api.SubscriptionMoveApi.as_view(), name="subscription-move"),
     path(
-        "subscriptions/<int:subscription_id>/cancel", api.SubscriptionCancelApi.as_view(), name="subscription-cancel"
+        "subscriptions/<int:subscription_id>/move",
+        api.SubscriptionMoveApi.as_view(),
+        name="subscription-move",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/cancel",
+        api.SubscriptionCancelApi.as_view(),
+        name="subscription-cancel",
     ),
     path(
         "subscriptions/<int:subscription_id>/contracts/",

@@ -7,6 +7,7 @@ inbox row, so a redelivered message changes nothing; the e-mail goes out on comm
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ def handle_client_registered(envelope: Envelope) -> None:
     logger.info("client %s (%s): %s", data["client_id"], envelope.type, outcome)
 
 
-CLIENTS_HANDLERS = {
+CLIENTS_HANDLERS: dict[str, Callable[[Envelope], None]] = {
     "clients.client.created": handle_client_registered,
     "clients.client.updated": handle_client_registered,
 }

@@ -7,8 +7,8 @@ commit, so a rolled-back change sends nothing.
 
 from __future__ import annotations
 
-import logging
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -495,11 +495,17 @@ def subscriber_account_for_client(
                 user.client_id = client_id
                 user.save(using=DB, update_fields=["client_id"])
                 audit_record(
-                    kind=AuditEvent.Kind.ACTIVATED, meta=RequestMeta(), user=user, detail={"client_id": client_id, "linked": True}, now=now
+                    kind=AuditEvent.Kind.ACTIVATED,
+                    meta=RequestMeta(),
+                    user=user,
+                    detail={"client_id": client_id, "linked": True},
+                    now=now,
                 )
                 return "linked"
             # Staff, or a subscriber of another client: never hand them this client's data.
-            logger.warning("client %s: e-mail %s belongs to another account; no account linked", client_id, email)
+            logger.warning(
+                "client %s: e-mail %s belongs to another account; no account linked", client_id, email
+            )
             return "email_taken"
         pending = ActivationCode.objects.using(DB).filter(
             email=email, client_id=client_id, used_at=None, expires_at__gt=now
@@ -507,11 +513,21 @@ def subscriber_account_for_client(
         if pending.exists():
             return "pending_code"
         code, _row = activation_code_issue(
-            email=email, client_id=client_id, full_name=full_name, language=language, issued_by=None, meta=RequestMeta(), now=now
+            email=email,
+            client_id=client_id,
+            full_name=full_name,
+            language=language,
+            issued_by=None,
+            meta=RequestMeta(),
+            now=now,
         )
         transaction.on_commit(
             lambda: emails.activation_code_send(
-                email=email, code=code, full_name=full_name, language=language, valid_days=ACTIVATION_CODE_DAYS
+                email=email,
+                code=code,
+                full_name=full_name,
+                language=language,
+                valid_days=ACTIVATION_CODE_DAYS,
             ),
             using=DB,
         )

@@ -197,7 +197,11 @@ def handle_subscription_moved(envelope: Envelope) -> None:
         raise PermanentFailure(f"subscription {data['subscription_id']}: unknown router {data['router']!r}")
     with _refusals_are_permanent(envelope):
         services.service_update(
-            service=service, router=router, address=data.get("address"), now=timezone.now(), causation=envelope
+            service=service,
+            router=router,
+            address=data.get("address"),
+            now=timezone.now(),
+            causation=envelope,
         )
 
 

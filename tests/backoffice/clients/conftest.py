@@ -82,6 +82,16 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     updated_at = NOW
 
 
+@pytest.fixture(autouse=True)
+def _english_messages() -> Iterator[None]:
+    """Domain messages are read in English here (Spanish is the default language); the API
+    tests pick the language per request with Accept-Language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def now() -> Iterator[datetime]:
     with time_machine.travel(NOW, tick=False):
@@ -98,7 +108,9 @@ def pools(db: None) -> list[RouterPool]:
 
 @pytest.fixture
 def hogar(db: None) -> Plan:
-    return PlanFactory(code="hogar-20", name="Hogar 20", download="20M", upload="5M", monthly_price=Decimal("25.00"))
+    return PlanFactory(
+        code="hogar-20", name="Hogar 20", download="20M", upload="5M", monthly_price=Decimal("25.00")
+    )
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def test_a_client_added_in_the_admin_publishes_its_event(admin_browser, outbox):
 def test_the_admin_shows_a_bad_check_digit_on_the_field(admin_browser, outbox):
     bad = cedula("030405060")[:9] + str((int(cedula("030405060")[9]) + 1) % 10)
 
-    response = admin_browser.post("/admin/clients/client/add/", _form(identification=bad), HTTP_ACCEPT_LANGUAGE="en")
+    response = admin_browser.post(
+        "/admin/clients/client/add/", _form(identification=bad), HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert response.status_code == 200
     assert "check digit" in response.context["adminform"].form.errors["identification"][0]

@@ -68,7 +68,10 @@ def test_a_wrong_check_digit_is_a_field_error(carol, client_as, now):
 
 def test_a_missing_name_and_a_bad_email_are_each_named(carol, client_as):
     response = client_as(carol).post(
-        f"{BASE}/clients/", _client_body(name="", email="not-an-email"), format="json", HTTP_ACCEPT_LANGUAGE="en"
+        f"{BASE}/clients/",
+        _client_body(name="", email="not-an-email"),
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 400
@@ -122,8 +125,13 @@ def test_the_pppoe_password_is_shown_at_creation_and_then_only_to_admins(
 ):
     created = client_as(carol).post(
         f"{BASE}/subscriptions/",
-        {"client_id": alice_client.pk, "plan": "hogar-20", "router": "torre-norte", "billing_day": 5,
-         "start_date": "2025-03-10"},
+        {
+            "client_id": alice_client.pk,
+            "plan": "hogar-20",
+            "router": "torre-norte",
+            "billing_day": 5,
+            "start_date": "2025-03-10",
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
@@ -138,20 +146,30 @@ def test_the_pppoe_password_is_shown_at_creation_and_then_only_to_admins(
 def test_a_subscription_naming_an_unknown_plan_is_a_400_on_that_field(alice_client, pools, carol, client_as):
     response = client_as(carol).post(
         f"{BASE}/subscriptions/",
-        {"client_id": alice_client.pk, "plan": "no-such", "router": "torre-norte", "billing_day": 5,
-         "start_date": "2025-03-10"},
+        {
+            "client_id": alice_client.pk,
+            "plan": "no-such",
+            "router": "torre-norte",
+            "billing_day": 5,
+            "start_date": "2025-03-10",
+        },
         format="json",
     )
     assert response.status_code == 400
     assert "plan" in response.json()["fields"]
 
 
-def test_plan_change_move_and_cancel_through_the_api(subscription_factory, hogar, pyme, pools, carol, client_as, outbox):
+def test_plan_change_move_and_cancel_through_the_api(
+    subscription_factory, hogar, pyme, pools, carol, client_as, outbox
+):
     subscription = subscription_factory(plan=hogar, router="torre-norte")
     api = client_as(carol)
     base = f"{BASE}/subscriptions/{subscription.pk}"
 
-    assert api.post(f"{base}/change-plan", {"plan": "pyme-100"}, format="json").json()["plan"]["code"] == "pyme-100"
+    assert (
+        api.post(f"{base}/change-plan", {"plan": "pyme-100"}, format="json").json()["plan"]["code"]
+        == "pyme-100"
+    )
     assert api.post(f"{base}/move", {"router": "torre-sur"}, format="json").json()["router"] == "torre-sur"
     assert api.post(f"{base}/cancel", {}, format="json").json()["status"] == "cancelled"
     assert api.post(f"{base}/change-plan", {"plan": "hogar-20"}, format="json").status_code == 409
@@ -164,8 +182,14 @@ def test_plan_change_move_and_cancel_through_the_api(subscription_factory, hogar
 
 def test_services_use_scopes(alice_client, service_client):
     assert service_client("clients.read").get(f"{BASE}/clients/").status_code == 200
-    assert service_client("clients.read").post(f"{BASE}/clients/", _client_body(), format="json").status_code == 403
-    assert service_client("clients.write").post(f"{BASE}/clients/", _client_body(), format="json").status_code == 201
+    assert (
+        service_client("clients.read").post(f"{BASE}/clients/", _client_body(), format="json").status_code
+        == 403
+    )
+    assert (
+        service_client("clients.write").post(f"{BASE}/clients/", _client_body(), format="json").status_code
+        == 201
+    )
     assert service_client("billing.read").get(f"{BASE}/clients/").status_code == 403
 
 
@@ -192,15 +216,21 @@ def test_alice_downloads_and_accepts_her_current_contract_but_cannot_see_charlie
     assert accepted.status_code == 201, accepted.content
     acceptance = ContractAcceptance.objects.get()
     assert (acceptance.user_subject, acceptance.ip, acceptance.sha256) == (
-        accepted.json()["user"], "203.0.113.9", pdf["X-Content-SHA256"]
+        accepted.json()["user"],
+        "203.0.113.9",
+        pdf["X-Content-SHA256"],
     )
     assert api.get(f"{BASE}/subscriptions/{theirs.pk}/contracts/").status_code == 404
     assert api.get(f"{BASE}/subscriptions/{theirs.pk}/contracts/1/es.pdf").status_code == 404
-    assert api.post(f"{BASE}/subscriptions/{theirs.pk}/contracts/1/accept", {}, format="json").status_code == 404
+    assert (
+        api.post(f"{BASE}/subscriptions/{theirs.pk}/contracts/1/accept", {}, format="json").status_code == 404
+    )
     assert api.get(f"{BASE}/subscriptions/{theirs.pk}/").status_code == 404
 
 
-def test_only_the_current_version_can_be_accepted(alice, alice_client, subscription_factory, hogar, pyme, client_as, now):
+def test_only_the_current_version_can_be_accepted(
+    alice, alice_client, subscription_factory, hogar, pyme, client_as, now
+):
     from backoffice.clients import services
 
     subscription = subscription_factory(client=alice_client, plan=hogar)
@@ -208,13 +238,17 @@ def test_only_the_current_version_can_be_accepted(alice, alice_client, subscript
     services.subscription_change_plan(subscription=subscription, plan=pyme, now=now)
     contracts.contract_render(subscription_id=subscription.pk, now=now)
 
-    old = client_as(alice).post(f"{BASE}/subscriptions/{subscription.pk}/contracts/1/accept", {}, format="json")
+    old = client_as(alice).post(
+        f"{BASE}/subscriptions/{subscription.pk}/contracts/1/accept", {}, format="json"
+    )
 
     assert old.status_code == 409
     assert old.json()["error"] == "not_current"
 
 
-def test_me_gives_the_subscribers_client_and_active_subscriptions(alice, alice_client, subscription_factory, client_as):
+def test_me_gives_the_subscribers_client_and_active_subscriptions(
+    alice, alice_client, subscription_factory, client_as
+):
     subscription_factory(client=alice_client, billing_day=20, start_date=date(2025, 1, 1))
 
     me = client_as(alice).get(f"{BASE}/me/").json()

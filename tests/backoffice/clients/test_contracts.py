@@ -24,21 +24,29 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "clie
 
 
 @pytest.fixture(scope="module")
-def worker(django_db_setup: None, django_db_blocker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def worker(
+    django_db_setup: None, django_db_blocker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     with django_db_blocker.unblock(), celery_worker(log):
         yield log
 
 
-def _wait_for_versions(subscription_id: int, count: int, log: Path, timeout: float = 90) -> list[ContractDocument]:
+def _wait_for_versions(
+    subscription_id: int, count: int, log: Path, timeout: float = 90
+) -> list[ContractDocument]:
     """The subscription's contract documents once ``count`` versions exist (the worker's work)."""
     deadline = time.monotonic() + timeout
     while True:
-        documents = list(ContractDocument.objects.filter(subscription_id=subscription_id).order_by("version", "language"))
+        documents = list(
+            ContractDocument.objects.filter(subscription_id=subscription_id).order_by("version", "language")
+        )
         if len({d.version for d in documents}) >= count:
             return documents
         if time.monotonic() > deadline:
-            pytest.fail(f"no contract version {count} rendered; worker log:\n{log.read_text(errors='replace')}")
+            pytest.fail(
+                f"no contract version {count} rendered; worker log:\n{log.read_text(errors='replace')}"
+            )
         time.sleep(0.2)
 
 
@@ -76,14 +84,32 @@ def test_registering_a_subscription_renders_its_contract_in_both_languages(worke
     pdf = bytes(spanish.pdf)
     assert spanish.sha256 == hashlib.sha256(pdf).hexdigest()
     text = _text(pdf)
-    for shown in ("Rosa Guamán Pillajo", client.identification, "Hogar 20", "25.00", "28.75", "Calle Larga 7-12"):
+    for shown in (
+        "Rosa Guamán Pillajo",
+        client.identification,
+        "Hogar 20",
+        "25.00",
+        "28.75",
+        "Calle Larga 7-12",
+    ):
         assert shown in text
     assert "Velocidad" in text
     assert "Speed" in _text(bytes(next(d for d in documents if d.language == "en").pdf))
     # Page 1 as an image is not blank.
     (tmp_path / "contract.pdf").write_bytes(pdf)
     subprocess.run(
-        ["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-gray", str(tmp_path / "contract.pdf"), str(tmp_path / "page")],
+        [
+            "pdftoppm",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-r",
+            "40",
+            "-gray",
+            str(tmp_path / "contract.pdf"),
+            str(tmp_path / "page"),
+        ],
         check=True,
     )
     [image] = list(tmp_path.glob("page*.pgm"))
@@ -99,7 +125,12 @@ def test_a_plan_change_renders_a_new_version_and_leaves_the_old_one_as_it_was(wo
     _client, subscription = _register(now)
     [first_en, first_es] = _wait_for_versions(subscription.pk, 1, worker)
     pyme = services.plan_create(
-        code="pyme-100", name="Pyme 100", download="100M", upload="20M", monthly_price=Decimal("80.00"), now=now
+        code="pyme-100",
+        name="Pyme 100",
+        download="100M",
+        upload="20M",
+        monthly_price=Decimal("80.00"),
+        now=now,
     )
 
     services.subscription_change_plan(subscription=subscription, plan=pyme, now=now)

@@ -40,7 +40,13 @@ def _change_digit(value: str, position: int) -> str:
     return value[:position] + str((int(value[position]) + 1) % 10) + value[position + 1 :]
 
 
-VALID_CEDULAS = [cedula("171003406"), cedula("010203040"), cedula("092668785"), cedula("240000001"), cedula("300512345")]
+VALID_CEDULAS = [
+    cedula("171003406"),
+    cedula("010203040"),
+    cedula("092668785"),
+    cedula("240000001"),
+    cedula("300512345"),
+]
 VALID_RUCS = [
     cedula("171003406") + "001",  # natural person: cédula + establishment
     cedula("010203040") + "002",

@@ -438,7 +438,13 @@ def test_a_moved_subscription_leaves_its_router_and_is_provisioned_on_the_new_on
 
     deliver(
         "network-clients",
-        _message("clients.subscription.moved", subscription_id=501, client_id=1, router="torre-sur", address="10.21.0.9"),
+        _message(
+            "clients.subscription.moved",
+            subscription_id=501,
+            client_id=1,
+            router="torre-sur",
+            address="10.21.0.9",
+        ),
     )
 
     service = Service.objects.select_related("router").get(subscription_id=501)

@@ -1,5 +1,5 @@
-"""``python -m backoffice seed_clients_demo --routers r1,r2``: demo plans, clients 1–6 and their
-subscriptions 1001–1006 through the clients service (idempotent).
+"""``python -m backoffice seed_clients_demo --routers r1,r2``: demo plans, clients 1-6 and their
+subscriptions 1001-1006 through the clients service (idempotent).
 
 The subscriptions' events provision the network through its consumers, and client 1's event
 gives subscriber@enlace.demo (seeded by identity) nothing new: that account is already linked.
@@ -51,14 +51,18 @@ class Command(BaseCommand):
                 services.router_pool_set(router=router, network=f"10.{20 + index}.0.0/24")
         for code, name, download, upload, price in PLANS:
             if not Plan.objects.filter(code=code).exists():
-                services.plan_create(code=code, name=name, download=download, upload=upload, monthly_price=price, now=now)
+                services.plan_create(
+                    code=code, name=name, download=download, upload=upload, monthly_price=price, now=now
+                )
         created = 0
         for position, (client_id, name, identification, email, plan_code) in enumerate(CLIENTS):
             client = Client.objects.filter(pk=client_id).first()
             if client is None:
                 client = services.client_create(
                     client_id=client_id,
-                    kind="company" if identification.endswith("001") and len(identification) == 13 else "person",
+                    kind="company"
+                    if identification.endswith("001") and len(identification) == 13
+                    else "person",
                     name=name,
                     identification_type="ruc" if len(identification) == 13 else "cedula",
                     identification=identification,
