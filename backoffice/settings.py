@@ -25,6 +25,13 @@ if PRODUCTION:
 else:
     SECRET_KEY = env_str("ENLACE_SECRET_KEY", "enlace-development-only-not-a-secret")
 
+# Seals the routers' API passwords in the network database (backoffice/network/secrets.py).
+ENLACE_ROUTER_SECRET_KEY = (
+    env_str("ENLACE_ROUTER_SECRET_KEY", required=True)
+    if PRODUCTION
+    else env_str("ENLACE_ROUTER_SECRET_KEY", f"router-passwords:{SECRET_KEY}")
+)
+
 ALLOWED_HOSTS = env_list("ENLACE_ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ConfigError("ENLACE_ALLOWED_HOSTS must list the host names in production")
@@ -142,6 +149,8 @@ KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9
 KAFKA_CLIENT_OPTIONS: dict[str, object] = {}
 if env_optional("ENLACE_KAFKA_SECURITY_PROTOCOL"):
     KAFKA_CLIENT_OPTIONS["security_protocol"] = env_str("ENLACE_KAFKA_SECURITY_PROTOCOL")
+if env_optional("ENLACE_KAFKA_SSL_CAFILE"):
+    KAFKA_CLIENT_OPTIONS["ssl_cafile"] = env_str("ENLACE_KAFKA_SSL_CAFILE")
 if env_optional("ENLACE_KAFKA_SASL_MECHANISM"):
     KAFKA_CLIENT_OPTIONS["sasl_mechanism"] = env_str("ENLACE_KAFKA_SASL_MECHANISM")
     KAFKA_CLIENT_OPTIONS["sasl_plain_username"] = env_str("ENLACE_KAFKA_SASL_USERNAME")
@@ -169,16 +178,43 @@ ENLACE_REFRESH_TOKEN_SECONDS = env_int("ENLACE_REFRESH_TOKEN_SECONDS", 14 * 24 *
 ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 ENLACE_JWKS_URL = env_str("ENLACE_JWKS_URL", ENLACE_IDENTITY_URL + "/.well-known/jwks.json")
 ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "http://127.0.0.1:8000")
-# Peers whose X-Forwarded-For identity believes (the portal calls it server-side for the user).
-ENLACE_TRUSTED_PROXIES = env_list("ENLACE_TRUSTED_PROXIES", ["127.0.0.1"])
+# Peers (addresses or CIDR networks) whose X-Forwarded-For identity believes: the portal calls
+# it server-side for the user and forwards the user's address (backoffice/access/client_ip.py).
+ENLACE_TRUSTED_PROXIES = env_list("ENLACE_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 # When identity runs in this process, verify bearer tokens with its key files instead of HTTP.
 ENLACE_VERIFY_WITH_LOCAL_KEYS = env_bool("ENLACE_VERIFY_WITH_LOCAL_KEYS", True)
 
 OAUTH2_PROVIDER = {
+    # Only the authorization code (with PKCE), client credentials and refresh token grants exist.
+    "OAUTH2_SERVER_CLASS": "backoffice.identity.oauth.EnlaceOAuth2Server",
     "PKCE_REQUIRED": True,
-    # Only S256 challenges (RFC 9700 §2.1.1); identity's validator also refuses "plain" up front.
+    # RFC 9700 (OAuth 2.0 Security BCP): every django-oauth-toolkit gate on. No implicit or
+    # password grant, S256 PKCE only (identity's validator also refuses "plain" up front), no
+    # access token in a query string, tokens stored as SHA-256 only, "iss" in the authorization
+    # response; the config gates make `check --deploy` fail on a non-compliant refresh, redirect
+    # URI or PKCE setting.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
-    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # "iss" in the authorization response (RFC 9207): identity's origin (no RFC 8414 document).
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ENLACE_ACCESS_TOKEN_SECONDS,
+    # Refresh tokens rotate; presenting a rotated one revokes its whole family (RFC 9700 §4.14.2).
+    # One lifetime with the login refresh tokens, counted from the last access token's expiry.
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": ENLACE_REFRESH_TOKEN_SECONDS,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
     # DOT hands out identity's RS256 JWTs, so services verify them like login tokens.
     "ACCESS_TOKEN_GENERATOR": "backoffice.identity.oauth.access_token_generator",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
@@ -246,7 +282,8 @@ CELERY_TIMEZONE = "America/Guayaquil"
 # --- REST framework and OpenAPI ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["backoffice.access.drf.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # IsAuthenticated, except that an app's token (delegated by a user) needs the endpoint's scope.
+    "DEFAULT_PERMISSION_CLASSES": ["backoffice.access.drf.IsAuthenticatedInScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.access.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

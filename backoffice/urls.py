@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import health
+from backoffice.identity.pages import AdminSignInView
 
 
 class _ServiceUrlconf:
@@ -46,6 +47,8 @@ def _service_patterns(service: str) -> list[URLPattern | URLResolver]:
 urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before the admin's own routes: its sign-in goes through identity's lockout and audit log.
+    path("admin/login/", AdminSignInView.as_view(), name="admin-sign-in"),
     path("admin/", admin.site.urls),
 ]
 for _service in settings.ENLACE_SERVICES:

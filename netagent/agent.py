@@ -8,7 +8,9 @@ In-process API (tests, embedding)::
     agent.stop()                      # finishes the command in hand, commits, closes
 
 Threads: ``netagent-kafka`` polls and dispatches; ``netagent-router-<name>`` applies that
-router's commands in order over its own API connection (and reconciles it periodically);
+router's commands in order over its own API connection, reconciles it periodically and, when
+idle, probes it: a router reached again after being lost, or rebooted, is reconciled at once
+(``netagent.liveness``);
 ``netagent-diagnose-<name>`` answers diagnoses over a second connection, so a long queue or a
 retrying router lane never delays a diagnosis; ``netagent-refusals`` dead-letters what cannot
 be applied anywhere (invalid records, unknown routers or types).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 
 from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.errors import InvalidMessage
@@ -26,8 +29,9 @@ from netagent.apply import ApplySettings
 from netagent.commands import DESIRED, DIAGNOSE, RECONCILE, CommandHandler, Delivery
 from netagent.config import NetagentConfig
 from netagent.kafka_io import CommandConsumer, KafkaResults
+from netagent.liveness import RouterWatch
 from netagent.metrics import Metrics
-from netagent.routeros import RouterClient
+from netagent.routeros import RouterClient, RouterError
 from netagent.state import StateStore
 from netagent.workers import Lane
 
@@ -49,6 +53,7 @@ class Netagent:
         self._diagnose_lanes: dict[str, Lane] = {}
         self._refusals: Lane | None = None
         self._started = False
+        self._started_at = 0.0
         self._stopped = threading.Event()
 
     # ---------------------------------------------------------------- lifecycle
@@ -58,6 +63,7 @@ class Netagent:
         if self._started:
             raise RuntimeError("this Netagent was already started")
         self._started = True
+        self._started_at = time.monotonic()
         cfg = self.config
         self._store = StateStore(cfg.state_file)
         pruned = self._store.commands_prune()
@@ -76,19 +82,22 @@ class Netagent:
             remove_unknown=cfg.reconcile_remove_unknown,
         )
         handler = self._handler
+        # The idle lane wakes for the more frequent of the two periodic jobs.
+        idle_every = min((s for s in (cfg.probe_interval, cfg.reconcile_interval) if s > 0), default=0.0)
         for router in cfg.routers:
             client = RouterClient(router)
+            watch = RouterWatch(client)
             self._lanes[router.name] = Lane(
                 f"router-{router.name}",
-                functools.partial(self._router_command, client),
+                functools.partial(self._router_command, watch),
                 metrics=self.metrics,
                 retry_initial=cfg.retry_initial,
                 retry_max=cfg.retry_max,
                 router=router.name,
-                on_idle=functools.partial(self._reconcile, client),
-                idle_every=cfg.reconcile_interval,
+                on_idle=functools.partial(self._idle, watch),
+                idle_every=idle_every,
                 on_exit=client.close,
-                process_batch=functools.partial(handler.router_batch, client),
+                process_batch=functools.partial(self._router_batch, watch),
             )
             diagnose_client = RouterClient(router, timeout=cfg.diagnose_timeout)
             self._diagnose_lanes[router.name] = Lane(
@@ -189,13 +198,50 @@ class Netagent:
         else:
             self._handler.refuse(delivery, reason)
 
-    def _reconcile(self, client: RouterClient) -> None:
-        assert self._handler is not None
-        self._handler.reconcile(client)
+    # ------------------------------------------------------------- router lanes
 
-    def _router_command(self, client: RouterClient, delivery: Delivery) -> None:
+    def _idle(self, watch: RouterWatch) -> None:
+        """An idle router lane's periodic work: the reconcile when due, else a liveness probe;
+        a router that may have lost what it held is reconciled at once. Raises RouterError."""
+        assert self._handler is not None
+        interval = self.config.reconcile_interval
+        since = watch.reconciled_at if watch.reconciled_at is not None else self._started_at
+        if interval > 0 and time.monotonic() - since >= interval:
+            self._handler.reconcile(watch)
+            watch.restored()
+            return
+        if self.config.probe_interval > 0:
+            watch.probe()
+        self._restore_if_needed(watch)
+
+    def _restore_if_needed(self, watch: RouterWatch) -> None:
+        """Reconciles a router reached again after being lost, or rebooted (see
+        ``netagent.liveness``), before anything else is applied on it.
+
+        Raises RouterError(permanent=False) for the lane to retry; a permanent refusal is
+        logged and not retried (commands must not wait behind it forever).
+        """
+        if not watch.needs_restore:
+            return
+        assert self._handler is not None
+        logger.warning("%s: reached again after a loss or a reboot; reconciling now", watch.name)
+        try:
+            self._handler.reconcile(watch)
+        except RouterError as exc:
+            if not exc.permanent:
+                raise
+            logger.error("%s: reconcile after reconnection failed for good: %s", watch.name, exc.message)
+        watch.restored()
+
+    def _router_batch(self, watch: RouterWatch, deliveries: list[Delivery]) -> None:
+        assert self._handler is not None
+        self._restore_if_needed(watch)
+        self._handler.router_batch(watch, deliveries)
+
+    def _router_command(self, watch: RouterWatch, delivery: Delivery) -> None:
         assert self._handler is not None and delivery.envelope is not None
+        self._restore_if_needed(watch)
         if delivery.envelope.type == RECONCILE:
-            self._handler.reconcile(client, delivery)
+            self._handler.reconcile(watch, delivery)
         else:
-            self._handler.desired_apply(client, delivery)
+            self._handler.desired_apply(watch, delivery)

@@ -20,12 +20,16 @@ What a subscriber owns on a router (``<tag>`` is the configured comment tag, ``e
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from backoffice.messaging.redaction import REDACTED
 from netagent.routeros import RouterError
+
+logger = logging.getLogger(__name__)
 
 Status = Literal["active", "suspended", "terminated"]
 
@@ -34,6 +38,9 @@ PROFILES = "/ppp/profile"
 ACTIVE = "/ppp/active"
 QUEUES = "/queue/simple"
 ADDRESS_LIST = "/ip/firewall/address-list"
+
+#: Where the managed PPP profiles of ``speed_mode: profile`` say they are ours.
+PLAN_COMMENT = "{tag}:plan"
 
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
 _MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
@@ -51,6 +58,24 @@ class Router(Protocol):
     def set(self, path: str, item_id: str, props: Mapping[str, str]) -> None: ...
 
     def remove(self, path: str, item_id: str) -> bool: ...
+
+
+class ForeignItem(RouterError):
+    """A router item the command would touch does not carry the comment Enlace gave it.
+
+    Permanent: the item was made by hand (or by another system) and is left as it is; the
+    command fails (``network.command.failed`` + DLQ) until an operator removes or re-tags it.
+    Matching by comment, never by name alone, means a forged or mistaken command naming an
+    existing secret, queue or address-list entry cannot take it over.
+    """
+
+    def __init__(self, path: str, label: str, comment: str | None, *, owner: str, router: str) -> None:
+        super().__init__(
+            f"{path} {label} was not created by Enlace for this subscription "
+            f"(comment {comment or '(none)'!r}, expected {owner!r}); left untouched",
+            permanent=True,
+            router=router,
+        )
 
 
 @dataclass(frozen=True)
@@ -239,24 +264,35 @@ def _mismatched(row: Mapping[str, str], wanted: Mapping[str, str]) -> dict[str, 
     return out
 
 
+def _ensure_owned(router: Router, path: str, rows: Iterable[Mapping[str, str]], owner: str) -> None:
+    """Raises ForeignItem unless every row carries the ``owner`` comment Enlace wrote on it."""
+    for row in rows:
+        if row.get("comment") != owner:
+            label = row.get("name") or row.get("address") or row.get(".id", "?")
+            raise ForeignItem(path, label, row.get("comment"), owner=owner, router=router.name)
+
+
 def _ensure(
     router: Router, path: str, match: Mapping[str, str], wanted: Mapping[str, str], what: str
 ) -> str | None:
     """Makes exactly one item matching ``match`` carry ``wanted``; returns a change note or None.
 
-    None means the router already held it as wanted: the print here was the read-back, so the
-    caller need not read it again.
+    An existing item is changed only when it carries ``wanted["comment"]`` (ours); otherwise
+    ForeignItem is raised and nothing is written. None means the router already held it as
+    wanted: the print here was the read-back, so the caller need not read it again.
     """
     rows = router.print(path, **match)
     if not rows:
         if router.add(path, {**match, **wanted}) is not None:
             return f"{what} created"
-        # Someone (a concurrent hand edit) added it between our print and add: update theirs.
+        # Someone (a concurrent hand edit) added it between our print and add: it is theirs
+        # unless it carries our comment.
         rows = router.print(path, **match)
         if not rows:
             raise RouterError(
                 f"{path}: add said it exists but print finds none", permanent=False, router=router.name
             )
+    _ensure_owned(router, path, rows, wanted["comment"])
     first, *extra = rows
     notes: list[str] = []
     changes = _mismatched(first, wanted)
@@ -274,13 +310,20 @@ def _remove_all(router: Router, path: str, rows: Iterable[Mapping[str, str]], wh
     return [f"{what} removed" for row in rows if router.remove(path, row[".id"])]
 
 
-def _suspension_entries(router: Router, settings: ApplySettings, address: str) -> list[dict[str, str]]:
+def _suspension_entries(
+    router: Router, settings: ApplySettings, address: str, *, owner: str | None = None
+) -> list[dict[str, str]]:
+    """The suspension-list entries of ``address``; with ``owner``, raises ForeignItem if
+    one does not carry that comment (an entry put there by hand is never ours to remove)."""
     # Asked by list *and* address: printing the whole list and filtering here made every command
     # cost O(subscribers suspended on the router) in rows sent, decoded and compared (2,500 rows
     # per command in a 10,000-subscriber overdue run). The applier writes addresses as the
     # network service sends them (plain host), and RouterOS keeps them as written.
     rows = router.print(ADDRESS_LIST, list=settings.suspension_list, address=address)
-    return [row for row in rows if _same_address(row.get("address"), address)]
+    entries = [row for row in rows if _same_address(row.get("address"), address)]
+    if owner is not None:
+        _ensure_owned(router, ADDRESS_LIST, entries, owner)
+    return entries
 
 
 def session_kick(router: Router, username: str) -> bool:
@@ -340,6 +383,13 @@ def _service_apply(
     replay: bool,
     cache: ItemCache | None,
 ) -> ApplyReport:
+    if desired.password == REDACTED and desired.status != "terminated":
+        raise RouterError(
+            "the PPPoE password was redacted (a dead-letter record replayed?); "
+            "have the network service send the service again",
+            permanent=True,
+            router=router.name,
+        )
     report = ApplyReport()
     if previous is not None and previous.username != desired.username:
         _forget(cache, settings, previous.username)
@@ -348,7 +398,9 @@ def _service_apply(
         report.changes += _remove_all(
             router,
             ADDRESS_LIST,
-            _suspension_entries(router, settings, previous.address),
+            _suspension_entries(
+                router, settings, previous.address, owner=comment_for(settings, previous.subscription_id)
+            ),
             f"suspension entry of the old address {previous.address}",
         )
 
@@ -366,7 +418,7 @@ def _service_apply(
             router,
             PROFILES,
             {"name": profile},
-            {"rate-limit": _max_limit(desired), "comment": f"{settings.tag}:plan"},
+            {"rate-limit": _max_limit(desired), "comment": PLAN_COMMENT.format(tag=settings.tag)},
             f"profile {profile}",
         )
         report.changes += [note] if note else []
@@ -401,7 +453,7 @@ def _service_apply(
             report.changes += [note] if note else []
             queue_written = note is not None
 
-    entries = _suspension_entries(router, settings, desired.address)
+    entries = _suspension_entries(router, settings, desired.address, owner=comment)
     entry_added = False
     # Whether the entry must be read back: not when the router's own answer proves the state
     # (the print above found it as wanted, ``add`` returned the new entry's id, or the removes
@@ -491,19 +543,23 @@ def _verify(
 def _service_remove(
     router: Router, service: DesiredService, settings: ApplySettings, *, keep_address: str | None = None
 ) -> list[str]:
-    """Removes everything the subscriber owns on the router and drops their session."""
-    changes = _remove_all(
-        router, SECRETS, router.print(SECRETS, name=service.username), f"secret {service.username}"
-    )
+    """Removes everything the subscriber owns on the router and drops their session.
+
+    Everything is looked up and its ownership checked before anything is removed, so a
+    ForeignItem leaves the router as it was.
+    """
+    owner = comment_for(settings, service.subscription_id)
+    secrets = router.print(SECRETS, name=service.username)
+    _ensure_owned(router, SECRETS, secrets, owner)
     name = queue_name(settings, service.username)
-    changes += _remove_all(router, QUEUES, router.print(QUEUES, name=name), f"queue {name}")
+    queues = router.print(QUEUES, name=name)
+    _ensure_owned(router, QUEUES, queues, owner)
+    entries: list[dict[str, str]] = []
     if keep_address is None or not _same_address(keep_address, service.address):
-        changes += _remove_all(
-            router,
-            ADDRESS_LIST,
-            _suspension_entries(router, settings, service.address),
-            f"suspension entry {service.address}",
-        )
+        entries = _suspension_entries(router, settings, service.address, owner=owner)
+    changes = _remove_all(router, SECRETS, secrets, f"secret {service.username}")
+    changes += _remove_all(router, QUEUES, queues, f"queue {name}")
+    changes += _remove_all(router, ADDRESS_LIST, entries, f"suspension entry {service.address}")
     # Removing the secret already drops the session on RouterOS; this makes sure of it.
     if session_kick(router, service.username):
         changes.append(f"session of {service.username} dropped")
@@ -522,7 +578,8 @@ def router_reconcile(
 
     Terminated subscriptions are left alone (their username may belong to someone new by now).
     With ``remove_unknown``, managed items (comment ``<tag>:sub=N``) of subscriptions not in
-    ``services`` are removed too. Returns what was repaired; raises RouterError.
+    ``services`` are removed too. A subscription whose items are not Enlace's (ForeignItem) is
+    logged and skipped. Returns what was repaired; raises RouterError.
     """
     repaired: list[str] = []
     known: dict[int, DesiredService] = {}
@@ -531,7 +588,14 @@ def router_reconcile(
         if service.status == "terminated":
             continue
         # replay: reads every item (the cache is not trusted) and refreshes the cache with it.
-        report = service_apply(router, service, settings, previous=None, replay=True, cache=cache)
+        try:
+            report = service_apply(router, service, settings, previous=None, replay=True, cache=cache)
+        except ForeignItem as exc:
+            # One hand-made item must not keep every other subscriber of the router unrepaired.
+            logger.warning(
+                "%s: reconcile skipped sub %s: %s", router.name, service.subscription_id, exc.message
+            )
+            continue
         repaired += [f"sub {service.subscription_id}: {change}" for change in report.changes]
     if remove_unknown:
         repaired += _unknown_remove(router, known, settings)

@@ -13,6 +13,7 @@ Environment overrides (all optional)::
     NETAGENT_KAFKA_SASL_MECHANISM      PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
     NETAGENT_KAFKA_SASL_USERNAME / NETAGENT_KAFKA_SASL_PASSWORD[_FILE]
     NETAGENT_STATE_FILE, NETAGENT_METRICS_PORT, NETAGENT_RECONCILE_INTERVAL,
+    NETAGENT_PROBE_INTERVAL,
     NETAGENT_SPEED_MODE, NETAGENT_SUSPENSION_LIST, NETAGENT_COMMENT_TAG
     NETAGENT_ROUTER_<NAME>_HOST / _PORT / _USERNAME / _PASSWORD[_FILE]
         (<NAME>: the router's name upper-cased, every other character than A-Z0-9 as ``_``)
@@ -107,6 +108,9 @@ class NetagentConfig:
     speed_mode: SpeedMode = "queue"
     #: Seconds between automatic reconciles of each router (0 disables them).
     reconcile_interval: float = 300.0
+    #: Seconds between liveness probes of an idle router (0 disables them): a router reached
+    #: again after being lost, or whose uptime went backwards, is reconciled at once.
+    probe_interval: float = 5.0
     #: Also remove tagged items the netagent does not know (off: a lost state file must not
     #: wipe every subscriber from the routers).
     reconcile_remove_unknown: bool = False
@@ -168,6 +172,7 @@ def config_from_dict(
             "comment_tag",
             "speed_mode",
             "reconcile_interval",
+            "probe_interval",
             "reconcile_remove_unknown",
             "metrics_port",
             "metrics_address",
@@ -227,6 +232,9 @@ def config_from_dict(
             env.get("NETAGENT_RECONCILE_INTERVAL", doc.get("reconcile_interval", 300)),
             "reconcile_interval",
             minimum=0,
+        ),
+        probe_interval=_float(
+            env.get("NETAGENT_PROBE_INTERVAL", doc.get("probe_interval", 5)), "probe_interval", minimum=0
         ),
         reconcile_remove_unknown=_bool(
             doc.get("reconcile_remove_unknown", False), "reconcile_remove_unknown"

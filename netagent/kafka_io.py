@@ -25,6 +25,7 @@ from backoffice.messaging.catalog import dlq_topic
 from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.errors import BrokerUnavailable
 from backoffice.messaging.kafka import Publisher, dead_letter_headers, envelope_headers, producer_options
+from backoffice.messaging.redaction import dead_letter_redact
 from netagent.commands import Delivery
 from netagent.config import KafkaConfig
 from netagent.metrics import Metrics
@@ -123,7 +124,9 @@ class KafkaResults:
         return producer
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        """The record, untouched, on ``<topic>.dlq`` with ``dlq-*`` headers; raises BrokerUnavailable."""
+        """The record, untouched but for its secrets, on ``<topic>.dlq`` with ``dlq-*`` headers;
+        raises BrokerUnavailable."""
+        value, reason = dead_letter_redact(delivery.value, reason)
         headers = dead_letter_headers(
             delivery.headers,
             reason=reason,
@@ -132,7 +135,7 @@ class KafkaResults:
             offset=delivery.offset,
             group_id=self.config.group_id,
         )
-        self.publisher.publish_raw(dlq_topic(delivery.topic), delivery.key, delivery.value, headers)
+        self.publisher.publish_raw(dlq_topic(delivery.topic), delivery.key, value, headers)
 
     def close(self) -> None:
         with self._all_lock:

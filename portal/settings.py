@@ -157,6 +157,9 @@ ENLACE_NETWORK_URL = env_str("ENLACE_NETWORK_URL", ENLACE_IDENTITY_URL)
 ENLACE_NETWORK_TIMEOUT_SECONDS = env_int("ENLACE_NETWORK_TIMEOUT_SECONDS", 3)
 # Refresh the access token this long before it expires, so a call never races the expiry.
 ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS", 30)
+# An open notification socket asks identity this often whether its session still lives
+# (revocations no event announces: a sign-out on another device, a deactivated account).
+ENLACE_PORTAL_SOCKET_SESSION_CHECK_SECONDS = env_int("ENLACE_PORTAL_SOCKET_SESSION_CHECK_SECONDS", 300)
 
 KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 

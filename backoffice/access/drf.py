@@ -3,6 +3,12 @@
 ``BearerTokenAuthentication`` sets ``request.user`` and ``request.auth`` to the token's
 :class:`~backoffice.access.verifier.Principal`. Permissions are built with ``HasAnyRole(...)``
 and ``HasScope(...)`` and combined with ``|`` (a staff role OR a service scope).
+
+A token a user delegated to a third-party app (see ``Principal.is_delegated``) passes only where
+the user's roles would AND its scopes name the endpoint's service and verb
+(:mod:`backoffice.access.scopes`): ``HasAnyRole`` checks both, ``HasScope`` (for service tokens)
+never admits it, and ``IsAuthenticatedInScope`` (the default) asks it for the scope. A delegated
+token without scopes therefore reaches nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from rest_framework.request import Request
 
 from backoffice.access.errors import Forbidden, InvalidBearerToken
 from backoffice.access.revocation import RedisRevocationChecker, RevocationUnavailable, revoked_jti_key
+from backoffice.access.scopes import scope_for, service_of_module
 from backoffice.access.verifier import (
     InvalidToken,
     JwksUnavailable,
@@ -112,11 +119,34 @@ def principal_of(request: Request) -> Principal:
     return user
 
 
+def delegated_scope_allows(principal: Principal, request: Request, view: Any) -> bool:
+    """Whether a delegated token holds the scope for this endpoint (its service, read or write).
+
+    Endpoints outside a back-office service name no scope, so a delegated token never reaches them.
+    """
+    service = service_of_module(type(view).__module__)
+    if service is None:
+        return False
+    return principal.has_scope(scope_for(service=service, method=request.method or ""))
+
+
+class IsAuthenticatedInScope(BasePermission):
+    """The default: any verified token, but a delegated one only within its scopes."""
+
+    message = _("Your token lacks the scope this needs.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not isinstance(user, Principal):
+            return False
+        return not user.is_delegated or delegated_scope_allows(user, request, view)
+
+
 def HasAnyRole(*roles: str) -> type[BasePermission]:
     """A permission class granting access to users holding at least one of ``roles``.
 
-    A token a user delegated to a third-party app is never let in by roles: an admin who lets an
-    app read tickets must not hand it the admin's whole power. Such tokens pass ``HasScope``.
+    A token a user delegated to a third-party app passes only when it also holds the endpoint's
+    scope: an admin who lets an app read tickets must not hand it the admin's whole power.
     """
     wanted = frozenset(roles)
 
@@ -125,7 +155,9 @@ def HasAnyRole(*roles: str) -> type[BasePermission]:
 
         def has_permission(self, request: Request, view: Any) -> bool:
             user = request.user
-            return isinstance(user, Principal) and not user.is_delegated and not user.roles.isdisjoint(wanted)
+            if not isinstance(user, Principal) or user.roles.isdisjoint(wanted):
+                return False
+            return not user.is_delegated or delegated_scope_allows(user, request, view)
 
     _HasAnyRole.__name__ = f"HasAnyRole({', '.join(sorted(wanted))})"
     return _HasAnyRole
@@ -135,7 +167,11 @@ HasRole = HasAnyRole
 
 
 def HasScope(*scopes: str) -> type[BasePermission]:
-    """A permission class granting access to tokens holding every one of ``scopes``."""
+    """A permission class granting access to service tokens holding every one of ``scopes``.
+
+    Never to a delegated token: ``network.read`` lets a service read every subscriber's
+    services, while a user's app may read only what the user may (that is ``HasAnyRole``'s check).
+    """
     wanted = frozenset(scopes)
 
     class _HasScope(BasePermission):
@@ -143,7 +179,7 @@ def HasScope(*scopes: str) -> type[BasePermission]:
 
         def has_permission(self, request: Request, view: Any) -> bool:
             user = request.user
-            return isinstance(user, Principal) and wanted <= user.scopes
+            return isinstance(user, Principal) and not user.is_delegated and wanted <= user.scopes
 
     _HasScope.__name__ = f"HasScope({', '.join(sorted(wanted))})"
     return _HasScope

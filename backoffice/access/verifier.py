@@ -65,8 +65,8 @@ class Principal:
 
     @property
     def is_delegated(self) -> bool:
-        """A user's token issued to a third-party app (claim ``azp``): it may do only what its
-        scopes allow, never everything the user's roles would."""
+        """A user's token issued to a third-party app (claim ``azp``): it may do what the user's
+        roles allow only where its scopes allow it too (see ``backoffice.access.scopes``)."""
         return not self.is_service and bool(self.claims.get("azp"))
 
     @property

@@ -1,5 +1,8 @@
 """Django admin for identity: users with their roles, OAuth2 client scopes, and the read-only audit log.
 
+Signing in to the admin goes through ``services.admin_sign_in`` (``pages.AdminSignInView``);
+the "Lift the sign-in lockout" action on users unlocks accounts before their window ends.
+
 Users created here go through ``services.user_create`` so the ``identity.user.created`` event
 is written as for the API.
 """
@@ -9,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from backoffice.access.client_ip import client_ip
 from backoffice.identity import services
 from backoffice.identity.models import ActivationCode, AuditEvent, OAuthClientScopes, Role, User
 
@@ -61,6 +66,26 @@ class UserAdmin(admin.ModelAdmin):
     search_fields = ["email", "full_name"]
     ordering = ["email"]
     readonly_fields = ["last_login", "date_joined"]
+    actions = ["sign_in_unlock"]
+
+    @admin.action(description=_("Lift the sign-in lockout"), permissions=["change"])
+    def sign_in_unlock(self, request: HttpRequest, queryset: Any) -> None:
+        """Lets the selected accounts sign in again before their lockout window ends (audited)."""
+        meta = services.RequestMeta(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
+        by = request.user.get_username()
+        lifted = sum(
+            services.sign_in_unlock(email=user.email, by=by, meta=meta) for user in queryset.only("email")
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d account was locked out and can sign in again.",
+                "%(count)d accounts were locked out and can sign in again.",
+                lifted,
+            )
+            % {"count": lifted},
+            messages.SUCCESS,
+        )
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs["form"] = UserChangeForm if obj is not None else UserAddForm

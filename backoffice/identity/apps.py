@@ -9,6 +9,11 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from backoffice.identity import oauth
+
+        # Revoking an OAuth2 access token in DOT's table revokes it for every service.
+        oauth.connect_signals()
+
         if settings.PRODUCTION and "identity" in settings.ENLACE_SERVICES:
             from backoffice.identity import keys
 

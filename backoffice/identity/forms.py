@@ -25,3 +25,16 @@ class SignInForm(forms.Form):
         # LoginView passes the request; the sign-in itself happens in the view, through the service.
         self.request = request
         super().__init__(*args, **kwargs)
+
+
+class AdminSignInForm(SignInForm):
+    """The admin's sign-in form: the e-mail in a field named ``username``, as the admin's
+    template expects (checked by ``services.admin_sign_in``)."""
+
+    email = None  # type: ignore[assignment]
+    username = forms.EmailField(
+        label=_("E-mail"),
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+    field_order = ["username", "password"]

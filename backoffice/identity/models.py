@@ -132,6 +132,7 @@ class AuditEvent(models.Model):
         ACTIVATION_FAILED = "activation_failed", _("Activation failed")
         EMAIL_VERIFIED = "email_verified", _("E-mail verified")
         USER_CREATED = "user_created", _("User created")
+        UNLOCKED = "unlocked", _("Sign-in lockout lifted")
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

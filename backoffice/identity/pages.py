@@ -1,8 +1,10 @@
-"""Identity's web pages for the OAuth2 authorization code flow: sign-in, sign-out and consent.
+"""Identity's web pages: sign-in, sign-out and consent (OAuth2 authorization code flow), and the
+admin's sign-in page.
 
 Spanish by default; ``?lang=en`` (or Accept-Language, through LocaleMiddleware) switches, and
 the choice is kept in Django's language cookie so the rest of the flow stays in that language.
-Sign-in goes through ``services.web_sign_in``: the same lockout and audit log as ``POST /token``.
+Sign-in goes through ``services.web_sign_in`` (``services.admin_sign_in`` for the admin): the
+same lockout and audit log as ``POST /token``.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from oauth2_provider.views import AuthorizationView
 
 from backoffice.access.client_ip import client_ip
 from backoffice.access.errors import TooManyRequests, Unauthorized
 from backoffice.identity import services
-from backoffice.identity.forms import SignInForm
+from backoffice.identity.forms import AdminSignInForm, SignInForm
 
 View = Callable[..., HttpResponseBase]
 
@@ -62,43 +66,81 @@ def _meta(request: HttpRequest) -> services.RequestMeta:
     return services.RequestMeta(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
-class SignInView(LoginView):
-    """Django's LoginView (safe ``next`` handling, CSRF, no caching) over identity's sign-in service.
+def _locked_out_message(retry_after: float) -> str:
+    minutes = math.ceil(retry_after / 60)
+    return ngettext(
+        "Too many failed attempts. Try again in %(minutes)d minute.",
+        "Too many failed attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+class _ServiceSignInView(LoginView):
+    """Django's LoginView (safe ``next`` handling, CSRF, no caching) over one of identity's
+    sign-in services, so the lockout and the audit log hold on every door.
 
     A locked account or IP gets the page back with the wait time, as 429 with Retry-After.
     """
 
     # Not an AuthenticationForm: that one authenticates in clean(); here the service does.
     form_class = SignInForm  # type: ignore[assignment]
-    template_name = "identity/signin.html"
+    sign_in = staticmethod(services.web_sign_in)
+    email_field = "email"
 
     def form_valid(self, form: Any) -> HttpResponse:
         try:
-            user = services.web_sign_in(
-                email=form.cleaned_data["email"],
+            user = self.sign_in(
+                email=form.cleaned_data[self.email_field],
                 password=form.cleaned_data["password"],
                 meta=_meta(self.request),
                 now=timezone.now(),
             )
         except TooManyRequests as exc:
-            minutes = math.ceil(exc.retry_after / 60)
-            form.add_error(
-                None,
-                ngettext(
-                    "Too many failed attempts. Try again in %(minutes)d minute.",
-                    "Too many failed attempts. Try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-            )
+            form.add_error(None, _locked_out_message(exc.retry_after))
             response = self.render_to_response(self.get_context_data(form=form), status=429)
-            response["Retry-After"] = str(exc.retry_after)
+            response["Retry-After"] = str(math.ceil(exc.retry_after))
             return response
         except Unauthorized as exc:
             form.add_error(None, exc.message)
             return self.form_invalid(form)
         auth_login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         return HttpResponseRedirect(self.get_success_url())
+
+
+class SignInView(_ServiceSignInView):
+    """Identity's own sign-in page (the OAuth2 authorization code flow), over ``web_sign_in``."""
+
+    template_name = "identity/signin.html"
+
+
+class AdminSignInView(_ServiceSignInView):
+    """``/admin/login/`` over ``services.admin_sign_in`` with the admin's own template: the admin
+    is one more door to the same accounts, so it gets the same lockout and audit log."""
+
+    form_class = AdminSignInForm  # type: ignore[assignment]
+    sign_in = staticmethod(services.admin_sign_in)
+    email_field = "username"  # the admin's template names the field so
+    template_name = "admin/login.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if admin.site.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        return super().get(request, *args, **kwargs)
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("admin:index")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        request = self.request
+        request.current_app = admin.site.name
+        return super().get_context_data(
+            **admin.site.each_context(request),
+            title=gettext("Log in"),
+            subtitle=None,
+            app_path=request.get_full_path(),
+            username=request.user.get_username(),
+            **kwargs,
+        )
 
 
 class ConsentView(AuthorizationView):

@@ -252,6 +252,45 @@ def web_sign_in(*, email: str, password: str, meta: RequestMeta, now: datetime) 
     return user
 
 
+def admin_sign_in(*, email: str, password: str, meta: RequestMeta, now: datetime) -> User:
+    """The staff user to sign in on the Django admin (``/admin/login/``).
+
+    The same lockout and audit log as :func:`token_obtain` and :func:`web_sign_in`. Raises
+    TooManyRequests(``locked_out``), Unauthorized(``invalid_credentials``), and
+    Unauthorized(``not_staff``) for a valid account without access to the admin (audited as a
+    failed login, not counted toward the lockout: the password was right).
+    """
+    user = _credentials_check(email=email, password=password, meta=meta, now=now)
+    if not user.is_staff:
+        audit_record(
+            kind=AuditEvent.Kind.LOGIN_FAILED,
+            meta=meta,
+            user=user,
+            detail={"via": "admin", "reason": "not_staff"},
+            now=now,
+        )
+        raise Unauthorized(_("This account cannot use the administration site."), code="not_staff")
+    audit_record(kind=AuditEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user, detail={"via": "admin"}, now=now)
+    return user
+
+
+def sign_in_unlock(
+    *, email: str | None = None, ip: str | None = None, by: str, meta: RequestMeta | None = None
+) -> bool:
+    """Lifts the sign-in lockout of an account (``email``) and/or an address (``ip``) before
+    its window ends, and audits who did it (``by``). Returns whether a lock was in force."""
+    email = _normalize_email(email) if email else None
+    lifted = throttling.locks_clear(scope="login", email=email, ip=ip)
+    audit_record(
+        kind=AuditEvent.Kind.UNLOCKED,
+        meta=meta,
+        user=User.objects.using(DB).filter(email=email).first() if email else None,
+        email=email or "",
+        detail={"by": by, "ip": ip, "was_locked": lifted},
+    )
+    return lifted
+
+
 def _active_user(user_id: int) -> User | None:
     return User.objects.using(DB).filter(pk=user_id, is_active=True).first()
 
@@ -365,10 +404,12 @@ def _one_time_token_use(*, token: str, purpose: str, now: datetime) -> OneTimeTo
 
 
 def password_reset_request(*, email: str, meta: RequestMeta, now: datetime) -> None:
-    """E-mails a reset link when an active account has this address; silent otherwise.
+    """E-mails a reset link (from the background sender, after commit) when an active account
+    has this address; silent otherwise.
 
     Raises TooManyRequests after too many requests for one e-mail or from one IP (the same
-    way whether or not the account exists).
+    way whether or not the account exists). Requests count in their own ``reset`` scope: they
+    are not failed sign-ins and never lock anyone out of signing in.
     """
     email = _normalize_email(email)
     lock = throttling.active_lock(scope="reset", email=email, ip=meta.ip, now=now)
@@ -387,8 +428,12 @@ def password_reset_request(*, email: str, meta: RequestMeta, now: datetime) -> N
             lifetime=timedelta(minutes=PASSWORD_RESET_MINUTES),
             now=now,
         )
+        # Queued for the background sender after commit: the request does the same work (and
+        # takes the same time) whether or not the address has an account, even with slow SMTP.
         transaction.on_commit(
-            lambda: emails.password_reset_send(user=user, token=token, valid_minutes=PASSWORD_RESET_MINUTES),
+            lambda: emails.password_reset_send_later(
+                user=user, token=token, valid_minutes=PASSWORD_RESET_MINUTES
+            ),
             using=DB,
         )
 

@@ -11,6 +11,11 @@ Cache keys (in the "tokens" cache, Redis in production):
 - ``family:<sid>``          → {"user_id", "revoked", "jtis": {jti: exp}}, TTL = refresh lifetime
 - ``user-families:<uid>``   → [sid, ...]
 - ``revoked-jti:<jti>``     → 1, TTL = remaining lifetime of the access token (read by every service)
+- ``oauth-access:<sha256>`` → {"jti", "exp"} of an access JWT issued through OAuth2 (django-oauth-toolkit
+  keeps only the token's SHA-256), so deleting DOT's row can revoke the JWT everywhere
+
+OAuth2 refresh tokens live in django-oauth-toolkit's tables, not here; they die with the user's
+login families (:func:`revoke_user_families`, :func:`revoke_user_oauth_tokens`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.core.cache import caches
+from django.db import router, transaction
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
 from backoffice.access.revocation import revoked_jti_key
 from backoffice.identity import keys
@@ -166,13 +173,60 @@ def revoke_family(*, sid: str, now: datetime) -> bool:
 
 
 def revoke_user_families(*, user_id: int, now: datetime, keep_sid: str | None = None) -> int:
-    """Revokes every family of a user except ``keep_sid``; returns how many were revoked."""
+    """Revokes every session of a user but login family ``keep_sid``: login families and every
+    OAuth2 token the user gave an app. Returns how many families (of both kinds) were revoked."""
     cache = _cache()
     sids = cache.get(f"user-families:{user_id}") or []
     revoked = sum(1 for sid in sids if sid != keep_sid and revoke_family(sid=sid, now=now))
     remaining = [sid for sid in sids if sid == keep_sid]
     cache.set(f"user-families:{user_id}", remaining, settings.ENLACE_REFRESH_TOKEN_SECONDS)
-    return revoked
+    return revoked + revoke_user_oauth_tokens(user_id=user_id)
+
+
+# --- OAuth2 tokens (django-oauth-toolkit's tables) -------------------------------------------------
+
+
+def oauth_access_token_remember(*, token: str, claims: dict[str, Any], now: datetime) -> None:
+    """Notes which ``jti`` an OAuth2 access JWT carries, until it expires.
+
+    DOT stores only the SHA-256 of a token (RFC 9700 token storage); without this note, deleting
+    its row (revocation, rotation, reuse detection) could not tell the services which jti to refuse.
+    """
+    remaining = int(claims["exp"]) - int(now.timestamp())
+    record = {"jti": claims["jti"], "exp": int(claims["exp"])}
+    _cache().set(f"oauth-access:{_hash(token)}", record, max(remaining, 0) + 60)
+
+
+def oauth_access_token_revoke(*, token_checksum: str, now: datetime) -> bool:
+    """Revokes, for every service, the OAuth2 access JWT whose SHA-256 is ``token_checksum``.
+
+    Returns False when the token is unknown here (already expired, or never an identity JWT).
+    """
+    record = _cache().get(f"oauth-access:{token_checksum}")
+    if record is None:
+        return False
+    revoke_jti(jti=record["jti"], exp=record["exp"], now=now)
+    return True
+
+
+def revoke_user_oauth_tokens(*, user_id: int) -> int:
+    """Revokes every OAuth2 token and pending code the user gave apps; returns how many families.
+
+    Deleting the access tokens' rows revokes their JWTs for every service (identity's
+    ``post_delete`` receiver in :mod:`backoffice.identity.oauth`).
+    """
+    refresh_model = get_refresh_token_model()
+    access_model = get_access_token_model()
+    live = refresh_model.objects.filter(user_id=user_id, revoked__isnull=True)
+    with transaction.atomic(using=router.db_for_write(access_model)):
+        families = {family for family in live.values_list("token_family", flat=True) if family}
+        for family in families:
+            refresh_model.revoke_family(family)
+        for refresh_token in live:  # rows from before token families, if any
+            refresh_token.revoke()
+        access_model.objects.filter(user_id=user_id).delete()
+        get_grant_model().objects.filter(user_id=user_id).delete()
+    return len(families)
 
 
 def decode_own_access_token(token: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.views import LogoutView
 from django.urls import URLPattern, URLResolver, include, path
+from oauth2_provider import views as oauth_views
 
 from backoffice.identity import api, pages
 
@@ -20,11 +21,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("audit-events", api.AuditEventListApi.as_view(), name="audit-events"),
 ]
 
+oauth_urlpatterns: list[URLPattern | URLResolver] = [
+    path("authorize/", pages.language_from_query(pages.ConsentView.as_view()), name="authorize"),
+    path("token/", oauth_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+]
+
 root_urlpatterns: list[URLPattern | URLResolver] = [
     path(".well-known/jwks.json", api.jwks, name="jwks"),
     path("accounts/signin/", pages.language_from_query(pages.SignInView.as_view()), name="identity-signin"),
     path("accounts/signout/", LogoutView.as_view(), name="identity-signout"),
-    # Ahead of DOT's own route for the same path, so the consent page is identity's.
-    path("o/authorize/", pages.language_from_query(pages.ConsentView.as_view()), name="identity-authorize"),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # Only the OAuth2 endpoints Enlace uses. DOT's application registration and authorized-token
+    # views (and OIDC, device, dynamic registration) are not mounted: apps are registered in the
+    # admin, by admins. Services verify JWTs themselves, so there is no introspection endpoint.
+    path("o/", include((oauth_urlpatterns, "oauth2_provider"))),
 ]

@@ -29,6 +29,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from backoffice.messaging.catalog import dlq_topic
 from backoffice.messaging.envelope import Envelope
 from backoffice.messaging.errors import BrokerUnavailable, InvalidMessage, PermanentFailure
+from backoffice.messaging.redaction import dead_letter_redact
 
 logger = logging.getLogger(__name__)
 
@@ -613,6 +614,7 @@ class ConsumerRunner:
         return False  # pragma: no cover - the loop always returns
 
     def _dead_letter(self, record: ConsumerRecord, reason: str) -> bool:
+        value, reason = dead_letter_redact(record.value or b"", reason)
         headers = dead_letter_headers(
             record.headers or [],
             reason=reason,
@@ -622,7 +624,7 @@ class ConsumerRunner:
             group_id=self.group_id,
         )
         try:
-            self.publisher.publish_raw(dlq_topic(record.topic), record.key, record.value or b"", headers)
+            self.publisher.publish_raw(dlq_topic(record.topic), record.key, value, headers)
         except BrokerUnavailable as exc:
             logger.error(
                 "%s: cannot dead-letter %s/%s@%s, will retry: %s",

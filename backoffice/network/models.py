@@ -21,8 +21,9 @@ class Router(models.Model):
     api_port = models.PositiveIntegerField(_("API port"), default=8728)
     api_ssl = models.BooleanField(_("API over TLS"), default=False)
     username = models.CharField(_("API user"), max_length=100)
-    # The netagent needs it in clear to log in; the API never returns it.
-    password = models.CharField(_("API password"), max_length=255, blank=True)
+    # Sealed (backoffice/network/secrets.py): nothing here logs in with it (the netagent has
+    # its own configuration), so a copy of the table must not give it away. Never returned.
+    password = models.CharField(_("API password (sealed)"), max_length=512, blank=True)
     site = models.CharField(_("site"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     # Where addresses are allocated from when a subscription comes without one (CIDR).

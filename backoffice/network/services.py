@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
@@ -40,6 +41,7 @@ from backoffice.network.models import (
     ServiceStatus,
     SuspensionReason,
 )
+from backoffice.network.secrets import router_password_seal
 from backoffice.services import service_db
 
 logger = logging.getLogger(__name__)
@@ -109,6 +111,25 @@ def validate_pool(value: str) -> str:
 # --- routers -----------------------------------------------------------------------------------
 
 
+def router_validate(*, api_port: int | None = None, address_pool: str | None = None) -> dict[str, Any]:
+    """The given router values normalised; raises DomainError naming the first bad one.
+
+    What the API's serializer and the admin's form both rely on, so neither lets through
+    what the other refuses.
+    """
+    values: dict[str, Any] = {}
+    if api_port is not None:
+        if not 1 <= int(api_port) <= 65535:
+            raise DomainError(
+                _("The API port must be between 1 and 65535, not %(port)s.") % {"port": api_port},
+                code="invalid_port",
+            )
+        values["api_port"] = int(api_port)
+    if address_pool is not None:
+        values["address_pool"] = validate_pool(address_pool)
+    return values
+
+
 def router_create(
     *,
     name: str,
@@ -122,7 +143,9 @@ def router_create(
     address_pool: str = "",
     active: bool = True,
 ) -> Router:
-    """Registers a router; raises Conflict when ``name`` is taken."""
+    """Registers a router (its password sealed, see ``secrets``); raises Conflict when
+    ``name`` is taken, DomainError for a bad port or pool."""
+    valid = router_validate(api_port=api_port, address_pool=address_pool)
     with transaction.atomic(using=DB):
         if Router.objects.filter(name=name).exists():
             raise Conflict(_('A router named "%(name)s" already exists.') % {"name": name}, code="duplicate")
@@ -130,12 +153,12 @@ def router_create(
             name=name,
             host=host,
             username=username,
-            password=password,
-            api_port=api_port,
+            password=router_password_seal(password),
+            api_port=valid["api_port"],
             api_ssl=api_ssl,
             site=site,
             description=description,
-            address_pool=validate_pool(address_pool),
+            address_pool=valid["address_pool"],
             active=active,
         )
 
@@ -143,15 +166,22 @@ def router_create(
 def router_update(*, router: Router, **changes: object) -> Router:
     """Changes the given fields of ``router`` (its name never changes: it keys the netagent).
 
-    Raises DomainError for a field that cannot be changed.
+    A new password is sealed (see ``secrets``). Raises DomainError for a field that cannot be
+    changed or a bad value.
     """
     unknown = set(changes) - set(_ROUTER_FIELDS)
     if unknown:
         raise DomainError(
             _("These router fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
         )
-    if "address_pool" in changes:
-        changes["address_pool"] = validate_pool(str(changes["address_pool"] or ""))
+    changes.update(
+        router_validate(
+            api_port=changes.get("api_port"),  # type: ignore[arg-type]
+            address_pool=str(changes["address_pool"] or "") if "address_pool" in changes else None,
+        )
+    )
+    if "password" in changes:
+        changes["password"] = router_password_seal(str(changes["password"] or ""))
     with transaction.atomic(using=DB):
         for field, value in changes.items():
             setattr(router, field, value)

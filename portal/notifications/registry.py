@@ -1,7 +1,8 @@
 """Which message types become notifications, and for whom.
 
 A handler turns one envelope into pushes: HTML fragments for the open pages of one user, or of
-every user of one client (a subscriber's household may have several accounts). Other
+every user of one client (a subscriber's household may have several accounts), or session
+checks (the open pages of one user make sure identity still accepts their session). Other
 features add theirs in their own module, listed in ``ENLACE_PORTAL_NOTIFICATION_MODULES``::
 
     @notification_handler(catalog.NETWORK_EVENTS, "network.service.changed")
@@ -54,7 +55,26 @@ class Push:
         return {"type": FRAGMENT_EVENT, "template": self.template, "context": self.context}
 
 
-Handler = Callable[[Envelope], Iterable[Push]]
+# What the WebSocket consumer does with a session check (its method ``session_check``).
+SESSION_CHECK_EVENT = "session.check"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCheck:
+    """Every open socket of ``user_id`` asks identity whether its session is still alive and
+    closes if not: identity revoked some (or all) of the user's sessions."""
+
+    user_id: int
+
+    def group(self) -> str:
+        return user_group(self.user_id)
+
+    def channel_message(self) -> dict[str, Any]:
+        return {"type": SESSION_CHECK_EVENT}
+
+
+Delivery = Push | SessionCheck
+Handler = Callable[[Envelope], Iterable[Delivery]]
 
 
 @dataclass(frozen=True)
@@ -101,7 +121,7 @@ def subscribed_topics() -> list[str]:
     return sorted({registration.topic for registration in _HANDLERS.values()})
 
 
-def envelope_pushes(envelope: Envelope) -> list[Push]:
+def envelope_pushes(envelope: Envelope) -> list[Delivery]:
     """What the handler of ``envelope.type`` makes of it; nothing for types without one."""
     handlers_load()
     registration = _HANDLERS.get(envelope.type)

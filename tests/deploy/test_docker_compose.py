@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,83 @@ def test_every_network_consumer_the_service_declares_runs_in_compose(compose: di
     commands = [" ".join(service.get("command") or []) for service in compose["services"].values()]
     for spec in CONSUMERS:
         assert any(command.endswith(f"consume {spec.name}") for command in commands), spec.name
+
+
+# --- Kafka: SASL over TLS, one principal per component, ACLs -----------------------------------------
+
+
+def _acl_grants() -> list[tuple[str, set[str], set[str]]]:
+    """(principal, operations, topics) of every ``acl`` line of docker/kafka/acls.sh."""
+    script = (ROOT / "docker" / "kafka" / "acls.sh").read_text(encoding="utf-8").replace("\\\n", " ")
+    grants = []
+    for line in script.splitlines():
+        words = line.split()
+        if not words or words[0] != "acl":
+            continue
+        pairs = list(itertools.pairwise(words))
+        principal = next(value for flag, value in pairs if flag == "--allow-principal")
+        operations = {value for flag, value in pairs if flag == "--operation"}
+        topics = {value for flag, value in pairs if flag == "--topic"}
+        grants.append((principal, operations, topics))
+    return grants
+
+
+def _writers(topic: str) -> set[str]:
+    return {principal for principal, ops, topics in _acl_grants() if "Write" in ops and topic in topics}
+
+
+def test_every_kafka_listener_authenticates_and_client_listeners_use_tls(compose: dict[str, Any]) -> None:
+    env = compose["services"]["kafka"]["environment"]
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols) == {name.split("://")[0] for name in env["KAFKA_LISTENERS"].split(",")}
+    assert protocols["CONTROLLER"] == "SASL_PLAINTEXT"
+    assert {protocols["INTERNAL"], protocols["EXTERNAL"]} == {"SASL_SSL"}
+    for name in ("INTERNAL", "EXTERNAL", "CONTROLLER"):
+        assert "PlainLoginModule" in env[f"KAFKA_LISTENER_NAME_{name}_PLAIN_SASL_JAAS_CONFIG"]
+
+
+def test_kafka_denies_what_no_acl_grants(compose: dict[str, Any]) -> None:
+    env = compose["services"]["kafka"]["environment"]
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    acls = compose["services"]["kafka-acls"]
+    assert acls["restart"] == "no"
+    assert compose["services"]["network"]["depends_on"]["kafka-acls"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_only_the_network_service_writes_commands_and_only_the_netagent_writes_results() -> None:
+    assert _writers("enlace.network.commands.v1") == {"User:network"}
+    assert _writers("enlace.network.results.v1") == {"User:netagent"}
+
+
+def test_each_component_logs_in_to_kafka_as_its_own_principal(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    principal = {
+        name: (service.get("environment") or {}).get("ENLACE_KAFKA_SASL_USERNAME")
+        for name, service in services.items()
+    }
+    for name in ("network", "network-results", "network-billing", "network-clients", "relay-network"):
+        assert principal[name] == "network", name
+    for name in ("identity", "relay"):
+        assert principal[name] == "backoffice", name
+    assert principal["portal-consumer"] == "portal"
+    assert "network" in services["relay-network"]["command"]
+    assert "network" not in services["relay"]["command"][-1].split(",")
+    for name in ("identity", "network", "relay", "portal"):
+        env = services[name]["environment"]
+        assert env["ENLACE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
+        assert env["ENLACE_KAFKA_SSL_CAFILE"] == "/etc/kafka/tls/ca.pem", name
+    netagent = services["netagent"]["environment"]
+    assert netagent["NETAGENT_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert netagent["NETAGENT_KAFKA_SASL_USERNAME"] == "netagent"
+
+
+def test_kafka_passwords_and_the_router_key_come_from_the_environment() -> None:
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    for name in ("ADMIN", "NETWORK", "NETAGENT", "BACKOFFICE", "PORTAL"):
+        assert f"${{KAFKA_{name}_PASSWORD:?" in text, name
+    assert "${ENLACE_ROUTER_SECRET_KEY:?" in text

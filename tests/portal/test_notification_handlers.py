@@ -56,13 +56,15 @@ def _receive(channel: str, timeout: float = 10.0) -> dict[str, Any]:
 def test_a_password_change_becomes_a_push_to_that_users_group_only() -> None:
     sent = Recorder()
 
-    assert envelope_notify(_password_changed(ALICE["id"]), send=sent) == 1
+    assert envelope_notify(_password_changed(ALICE["id"]), send=sent) == 2
 
-    [(group, message)] = sent.sent
-    assert group == f"user-{ALICE['id']}"
+    [(group, message), (check_group, check)] = sent.sent
+    assert group == check_group == f"user-{ALICE['id']}"
     assert message["type"] == "notification.fragment"
     assert message["template"] == "portal/notifications/password_changed.html"
     assert message["context"]["via"] == "change"
+    # Then Alice's open pages make sure identity still accepts their session.
+    assert check == {"type": "session.check"}
 
 
 def test_a_type_without_a_handler_pushes_nothing() -> None:
@@ -98,9 +100,9 @@ def test_the_push_waits_for_the_inbox_transaction_to_commit_and_a_redelivery_pus
         assert sent.sent == [], "pushed before the inbox row committed"
 
     assert inbox.process(envelope, handle) is True
-    assert len(sent.sent) == 1
+    assert len(sent.sent) == 2
     assert inbox.process(envelope, handle) is False
-    assert len(sent.sent) == 1
+    assert len(sent.sent) == 2
 
 
 @pytest.mark.django_db(transaction=True)

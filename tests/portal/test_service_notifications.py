@@ -1,10 +1,12 @@
 """``network.service.changed`` becomes a live service card (and a notice) for the service's client.
 
-Alice (client 1) and her housemate Hugo (also client 1) share subscription 1001; Bob is client 2.
+Alice (client 1) and her housemate Hugo (also client 1) share subscription 1001; Bob is client 2;
+over sockets they are signed in through the real identity.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,9 +21,9 @@ from backoffice.messaging.envelope import Envelope
 from portal.asgi import application
 from portal.notifications.delivery import envelope_notify, layer_sender
 from portal.notifications.registry import Push, envelope_pushes
-from tests.portal.conftest import ALICE, BOB, session_for
+from tests.portal.conftest import ALICE, BOB, SignedIn
+from tests.portal.identity_server import DEMO_PASSWORD
 
-HUGO: dict[str, Any] = {**ALICE, "id": 103, "email": "hugo@example.ec", "full_name": "Hugo Andrade"}
 PORTAL_ORIGIN = b"http://127.0.0.1:8000"
 
 
@@ -119,9 +121,10 @@ def _headers(session_key: str, language: str) -> list[Any]:
     return [(b"origin", PORTAL_ORIGIN), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie.encode())]
 
 
-async def _connected(user: dict[str, Any], language: str = "es") -> WebsocketCommunicator:
-    session_key = await sync_to_async(session_for)(user)
-    socket = WebsocketCommunicator(application, "/ws/notifications/", headers=_headers(session_key, language))
+async def _connected(session: SignedIn, language: str = "es") -> WebsocketCommunicator:
+    socket = WebsocketCommunicator(
+        application, "/ws/notifications/", headers=_headers(session.session_key, language)
+    )
     connected, _ = await socket.connect()
     assert connected
     return socket
@@ -141,11 +144,28 @@ async def _notify(envelope: Envelope) -> None:
     await sync_to_async(_notify_now)(envelope)
 
 
+@pytest.fixture(name="household")
+def household_fixture(
+    persona_create: Callable[..., str], sign_in: Callable[..., SignedIn]
+) -> dict[str, SignedIn]:
+    """Alice and Hugo (client 1), Bob (client 2) and an agent, each signed in to the portal."""
+    return {
+        "alice": sign_in(
+            persona_create(email="alice@example.ec", name="alice", client_id=ALICE["client_id"])
+        ),
+        "hugo": sign_in(persona_create(email="hugo@example.ec", name="hugo", client_id=ALICE["client_id"])),
+        "bob": sign_in(persona_create(email="bob@example.ec", name="bob", client_id=BOB["client_id"])),
+        "agent": sign_in("agent@enlace.demo", DEMO_PASSWORD),
+    }
+
+
 @pytest.mark.django_db(transaction=True)
-async def test_a_service_change_reaches_every_socket_of_the_client_and_not_another_clients() -> None:
-    alice = await _connected(ALICE, "es")
-    hugo = await _connected(HUGO, "en")
-    bob = await _connected(BOB, "es")
+async def test_a_service_change_reaches_every_socket_of_the_client_and_not_another_clients(
+    household: dict[str, SignedIn],
+) -> None:
+    alice = await _connected(household["alice"], "es")
+    hugo = await _connected(household["hugo"], "en")
+    bob = await _connected(household["bob"], "es")
     try:
         await _notify(_service_changed())
 
@@ -160,8 +180,8 @@ async def test_a_service_change_reaches_every_socket_of_the_client_and_not_anoth
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_staff_socket_joins_no_client_group() -> None:
-    staff = await _connected({**BOB, "id": 104, "roles": ["agent"], "client_id": None})
+async def test_a_staff_socket_joins_no_client_group(household: dict[str, SignedIn]) -> None:
+    staff = await _connected(household["agent"])
     try:
         await _notify(_service_changed(client_id=BOB["client_id"]))
         assert await staff.receive_nothing(timeout=0.5)

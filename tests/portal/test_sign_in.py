@@ -241,3 +241,45 @@ def test_the_client_raises_throttled_with_the_wait(identity: IdentityServer) -> 
             except InvalidCredentials:
                 continue
     assert caught.value.retry_after > 0
+
+
+def test_one_address_failing_twenty_times_does_not_lock_out_subscribers_elsewhere(
+    identity: IdentityServer,
+) -> None:
+    # Mallory tries twenty accounts from her address; identity sees her address, not the
+    # portal's, because the portal forwards it and identity trusts the portal as a proxy.
+    mallory = Client(REMOTE_ADDR=_address())
+    for n in range(20):
+        mallory.post(reverse("portal:sign-in"), {"email": f"guess{n}@enlace.demo", "password": "guess"})
+    refused = mallory.post(
+        reverse("portal:sign-in"),
+        {"email": SUBSCRIBER, "password": DEMO_PASSWORD},
+        headers={"HX-Request": "true"},
+    )
+
+    elsewhere = Client(REMOTE_ADDR=_address())
+    response = elsewhere.post(reverse("portal:sign-in"), {"email": SUBSCRIBER, "password": DEMO_PASSWORD})
+
+    assert "Demasiados intentos" in refused.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:dashboard")
+
+
+def test_a_forged_x_forwarded_for_does_not_move_the_browser_to_another_address(
+    identity: IdentityServer,
+) -> None:
+    # The portal trusts no proxy here (ENLACE_PORTAL_TRUSTED_PROXIES=0): a browser naming a new
+    # address on each try is still counted at its own.
+    mallory_address = _address()
+    for n in range(20):
+        Client(REMOTE_ADDR=mallory_address, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").post(
+            reverse("portal:sign-in"), {"email": f"forged{n}@enlace.demo", "password": "guess"}
+        )
+
+    response = Client(REMOTE_ADDR=mallory_address, HTTP_X_FORWARDED_FOR="203.0.113.99").post(
+        reverse("portal:sign-in"),
+        {"email": SUBSCRIBER, "password": DEMO_PASSWORD},
+        headers={"HX-Request": "true"},
+    )
+
+    assert "Demasiados intentos" in response.content.decode()

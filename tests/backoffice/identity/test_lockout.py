@@ -13,6 +13,7 @@ from tests.backoffice.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 TOKEN = "/api/identity/v1/token"
+RESET = "/api/identity/v1/password/reset"
 
 
 def _attempt(client: APIClient, email: str, password: str, ip: str = "203.0.113.7") -> Any:
@@ -74,3 +75,50 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(api_client: APIClient
     event = AuditEvent.objects.filter(kind="login_failed").first()
     assert event is not None
     assert event.ip_address == "192.0.2.50"
+
+
+def test_a_forged_x_forwarded_for_from_an_untrusted_peer_neither_locks_nor_unlocks(
+    api_client: APIClient, charlie: Any
+) -> None:
+    # Mallory (192.0.2.50) claims a new address on every try: it is her own that gets locked.
+    for n in range(20):
+        api_client.post(
+            TOKEN,
+            {"email": f"victim{n}@example.ec", "password": "guess"},
+            format="json",
+            REMOTE_ADDR="192.0.2.50",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+
+    mallory = api_client.post(
+        TOKEN,
+        {"email": "charlie@example.ec", "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR="192.0.2.50",
+        HTTP_X_FORWARDED_FOR="198.51.100.200",
+    )
+    forged_victim = _attempt(api_client, "charlie@example.ec", PASSWORD, ip="198.51.100.3")
+
+    assert mallory.status_code == 429
+    assert forged_victim.status_code == 200
+    assert set(AuditEvent.objects.filter(kind="login_failed").values_list("ip_address", flat=True)) == {
+        "192.0.2.50"
+    }
+
+
+def test_password_reset_requests_do_not_count_toward_the_sign_in_lockout(
+    api_client: APIClient, alice: Any
+) -> None:
+    for _ in range(5):
+        api_client.post(
+            RESET, {"email": "alice@example.ec"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7"
+        )
+    for n in range(15):
+        api_client.post(
+            RESET, {"email": f"other{n}@example.ec"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7"
+        )
+    for _ in range(4):
+        _attempt(api_client, "alice@example.ec", "guess")
+
+    assert api_client.post(RESET, {"email": "alice@example.ec"}, format="json").status_code == 429
+    assert _attempt(api_client, "alice@example.ec", PASSWORD).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -13,17 +14,22 @@ from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backoffice.identity import emails
 from backoffice.identity.models import AuditEvent
 from backoffice.messaging.models import OutboxMessage
 from tests.backoffice.conftest import PASSWORD
+from tests.backoffice.identity import held_mail
 
 pytestmark = pytest.mark.django_db
 
 
 def _post(client: APIClient, url: str, data: dict[str, Any], **extra: Any) -> Any:
-    """POSTs and runs the on-commit callbacks (e-mails) the test's open transaction holds back."""
+    """POSTs, runs the on-commit callbacks the test's open transaction holds back and waits for
+    the background sender to hand the queued e-mails to the mail backend."""
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(url, data, format="json", **extra)
+        response = client.post(url, data, format="json", **extra)
+    assert emails.outgoing_wait(timeout=10)
+    return response
 
 
 RESET = "/api/identity/v1/password/reset"
@@ -109,3 +115,34 @@ def test_a_weak_new_password_is_refused_with_the_reasons_and_the_link_stays_usab
     assert weak.json()["error"] == "invalid"
     assert any("too short" in message for message in weak.json()["fields"]["new_password"])
     assert strong.status_code == 204
+
+
+def test_the_reset_email_is_sent_after_the_answer_by_another_thread(
+    api_client: APIClient, alice: Any, settings: Any
+) -> None:
+    settings.EMAIL_BACKEND = "tests.backoffice.identity.held_mail.HeldEmailBackend"
+    held_mail.reset()
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+            response = api_client.post(RESET, {"email": "alice@example.ec"}, format="json")
+        # The SMTP "server" answers nobody until the test lets it: had the request sent the
+        # e-mail itself, it would still be waiting there instead of having answered.
+        assert response.status_code == 202
+        assert len(callbacks) == 1
+        assert held_mail.sent == []
+        assert held_mail.waiting.wait(timeout=10), "the background sender never tried to send"
+    finally:
+        held_mail.release.set()
+    assert emails.outgoing_wait(timeout=10)
+
+    [(message, thread)] = held_mail.sent
+    assert message.to == ["alice@example.ec"]
+    assert thread != threading.get_ident()
+
+
+def test_nothing_is_sent_when_the_request_is_rolled_back(api_client: APIClient, alice: Any) -> None:
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        assert api_client.post(RESET, {"email": "alice@example.ec"}, format="json").status_code == 202
+    assert emails.outgoing_wait(timeout=10)
+
+    assert mail.outbox == []

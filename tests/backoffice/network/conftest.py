@@ -21,6 +21,7 @@ from backoffice.messaging.inbox import DjangoInbox
 from backoffice.messaging.models import OutboxMessage
 from backoffice.network.consumers import CONSUMERS
 from backoffice.network.models import Router, Service, ServiceStatus
+from backoffice.network.secrets import router_password_seal
 
 NOW = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ class RouterFactory(factory.django.DjangoModelFactory):
     host = factory.Sequence(lambda n: f"10.0.{n}.1")
     api_port = 8728
     username = "enlace"
-    password = "s3cret-router-pass"
+    password = factory.LazyFunction(lambda: router_password_seal("s3cret-router-pass"))
     site = "Cuenca"
     address_pool = factory.Sequence(lambda n: f"10.{20 + n}.0.0/24")
 

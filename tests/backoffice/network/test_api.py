@@ -6,6 +6,7 @@ import pytest
 
 from backoffice.messaging.catalog import NETWORK_COMMANDS
 from backoffice.network.models import Router, Service
+from backoffice.network.secrets import router_password_open
 
 pytestmark = pytest.mark.django_db(databases=["default", "network"])
 
@@ -43,7 +44,7 @@ def test_nora_registers_a_router_whose_password_is_never_returned(nora, client_a
     shown = nora_api.get(f"{BASE}/routers/torre-sur/")
 
     assert created.status_code == 201, created.content
-    assert Router.objects.get(name="torre-sur").password == "r0uter-pass"
+    assert router_password_open(Router.objects.get(name="torre-sur").password) == "r0uter-pass"
     for response in (created, listed, shown):
         assert b"r0uter-pass" not in response.content
         assert b'"password"' not in response.content
@@ -56,7 +57,7 @@ def test_a_router_password_can_be_changed_but_not_read(router, ada, client_as):
     assert response.status_code == 200
     assert "password" not in response.json()
     router.refresh_from_db()
-    assert router.password == "nueva"
+    assert router_password_open(router.password) == "nueva"
 
 
 def test_a_subscriber_cannot_see_routers(router, alice, client_as):
