@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,9 @@ DEMO_USERS = ("admin", "agent", "billing", "noc", "subscriber")
 NETWORK_CONSUMERS = ("network-results", "network-billing", "network-clients")
 # Identity opens a subscriber's portal account from the clients service's events.
 IDENTITY_CONSUMERS = ("identity-clients",)
+# The demo subscriptions seed_clients_demo creates (clients 1-6); the network service learns
+# of them only through the clients service's events.
+DEMO_SUBSCRIPTIONS = tuple(range(1001, 1007))
 
 
 def free_port() -> int:
@@ -62,6 +65,37 @@ def wait_for_http(url: str, timeout: float) -> None:
             last_error = str(exc)
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s ({last_error})")
+
+
+def wait_for_network_services(backoffice_url: str, subscription_ids: Iterable[int], *, timeout: float) -> None:
+    """Polls the network API (as the demo NOC operator) until it knows every subscription."""
+    request = urllib.request.Request(
+        backoffice_url + "/api/identity/v1/token",
+        data=json.dumps({"email": "noc@enlace.demo", "password": DEMO_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (local URL)
+        token = json.load(response)["access_token"]
+    missing = set(subscription_ids)
+    deadline = time.monotonic() + timeout
+    while missing and time.monotonic() < deadline:
+        for subscription_id in sorted(missing):
+            probe = urllib.request.Request(
+                f"{backoffice_url}/api/network/v1/services/{subscription_id}/",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            try:
+                with urllib.request.urlopen(probe, timeout=5):  # noqa: S310 (local URL)
+                    missing.discard(subscription_id)
+            except OSError:  # 404 until the consumer has provisioned it
+                pass
+        if missing:
+            time.sleep(0.2)
+    if missing:
+        raise RuntimeError(
+            f"the network service did not learn of subscriptions {sorted(missing)} within {timeout:.0f}s "
+            "(see the relay and network-clients logs)"
+        )
 
 
 def tansu_command(port: int) -> list[str]:
@@ -236,7 +270,7 @@ class Stack:
         if self.config.routers:
             routers = json.dumps([r.__dict__ for r in self.config.routers])
             self.run_step(
-                "demo network", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers]
+                "demo routers", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers]
             )
             # Clients, plans and subscriptions; their events reach the network once the relay runs.
             names = ",".join(r.name for r in self.config.routers)
@@ -349,6 +383,11 @@ class Stack:
         wait_for_http(self.backoffice_url + "/healthz", 60)
         wait_for_http(self.portal_url + "/healthz", 60)
 
+    def wait_for_demo_provisioning(self, timeout: float = 120) -> None:
+        """Returns once the network service holds every demo subscription, which it learns of
+        only from the clients service's events (outbox → relay → Kafka → network-clients)."""
+        wait_for_network_services(self.backoffice_url, DEMO_SUBSCRIPTIONS, timeout=timeout)
+
     def start(self) -> Stack:
         try:
             self.config.var_dir.mkdir(parents=True, exist_ok=True)
@@ -360,6 +399,8 @@ class Stack:
             self.start_services()
             if self.config.with_netagent and self.config.routers:
                 self.start_netagent()
+            if self.config.demo_data and self.config.routers and self.config.with_network_consumer:
+                self.wait_for_demo_provisioning()
         except BaseException:
             self.stop()
             raise

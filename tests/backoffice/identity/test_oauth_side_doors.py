@@ -20,6 +20,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
+from backoffice.identity import emails
 from tests.backoffice.conftest import PASSWORD
 from tests.backoffice.oauth_flow import (
     REDIRECT_URI,
@@ -198,6 +199,8 @@ def _reset_password(user: Any) -> None:
             api.post("/api/identity/v1/password/reset", {"email": user.email}, format="json").status_code
             == 202
         )
+    # The reset e-mail goes out from identity's background sender, off the request path.
+    assert emails.outgoing_wait(timeout=10)
     match = re.search(r"/password/reset/([^/\s]+)/", mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
     confirmed = api.post(
