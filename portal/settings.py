@@ -155,6 +155,9 @@ ENLACE_IDENTITY_TIMEOUT_SECONDS = env_int("ENLACE_IDENTITY_TIMEOUT_SECONDS", 5)
 ENLACE_NETWORK_URL = env_str("ENLACE_NETWORK_URL", ENLACE_IDENTITY_URL)
 # Short: the dashboard waits for it, and shows the service card as unavailable past it.
 ENLACE_NETWORK_TIMEOUT_SECONDS = env_int("ENLACE_NETWORK_TIMEOUT_SECONDS", 3)
+# The clients service (plan, contracts); in development also in the back-office process.
+ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
+ENLACE_CLIENTS_TIMEOUT_SECONDS = env_int("ENLACE_CLIENTS_TIMEOUT_SECONDS", 5)
 # Refresh the access token this long before it expires, so a call never races the expiry.
 ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS", 30)
 # An open notification socket asks identity this often whether its session still lives

@@ -67,9 +67,11 @@ def wait_for_http(url: str, timeout: float) -> None:
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s ({last_error})")
 
 
-def wait_for_network_services(backoffice_url: str, subscription_ids: Iterable[int], *, timeout: float) -> None:
+def wait_for_network_services(
+    backoffice_url: str, subscription_ids: Iterable[int], *, timeout: float
+) -> None:
     """Polls the network API (as the demo NOC operator) until it knows every subscription."""
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (local URL)
         backoffice_url + "/api/identity/v1/token",
         data=json.dumps({"email": "noc@enlace.demo", "password": DEMO_PASSWORD}).encode(),
         headers={"Content-Type": "application/json"},
@@ -80,7 +82,7 @@ def wait_for_network_services(backoffice_url: str, subscription_ids: Iterable[in
     deadline = time.monotonic() + timeout
     while missing and time.monotonic() < deadline:
         for subscription_id in sorted(missing):
-            probe = urllib.request.Request(
+            probe = urllib.request.Request(  # noqa: S310 (local URL)
                 f"{backoffice_url}/api/network/v1/services/{subscription_id}/",
                 headers={"Authorization": f"Bearer {token}"},
             )
@@ -129,12 +131,18 @@ def _pg_admin() -> Iterator[Any]:
         connection.close()
 
 
+STACK_DATABASES = ("identity", "clients", "billing", "network", "support", "portal")
+
+
 def drop_databases(prefix: str) -> None:
-    """Drops every PostgreSQL database whose name starts with ``prefix`` (a run's leftovers)."""
+    """Drops the stack's databases ``<prefix><service>`` (a run's leftovers).
+
+    By exact name, never ``LIKE prefix%``: an untagged run's prefix (``enlace_netflow_e2e_``) is
+    a prefix of every tagged run's names too, and must not drop a concurrent run's databases.
+    """
     with _pg_admin() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for service in STACK_DATABASES:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{prefix}{service}" WITH (FORCE)')
 
 
 @dataclass
@@ -255,10 +263,7 @@ class Stack:
         self.run_step("migrate portal", [PYTHON, "-m", "portal", "migrate", "--no-input", "-v0"])
 
     def _create_pg_databases(self) -> None:
-        names = [
-            f"{self.config.pg_prefix}{s}" for s in ("identity", "clients", "billing", "network", "support")
-        ]
-        names.append(f"{self.config.pg_prefix}portal")
+        names = [f"{self.config.pg_prefix}{s}" for s in STACK_DATABASES]
         with _pg_admin() as cursor:
             for name in names:
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])

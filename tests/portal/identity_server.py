@@ -117,9 +117,10 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(name="identity")
 def identity_fixture(identity_server: IdentityServer, settings: Any) -> IdentityServer:
-    """The portal under test talks to the real identity server (and its network service)."""
+    """The portal under test talks to the real identity server (and its network and clients services)."""
     settings.ENLACE_IDENTITY_URL = identity_server.url
     settings.ENLACE_NETWORK_URL = identity_server.url
+    settings.ENLACE_CLIENTS_URL = identity_server.url
     return identity_server
 
 
@@ -156,9 +157,7 @@ def network_demo_fixture(identity_server: IdentityServer) -> Iterator[IdentitySe
         ):
             log = open(var_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed below)
             logs.append(log)
-            workers.append(
-                subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            )
+            workers.append(subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
         wait_for_network_services(identity_server.url, DEMO_SUBSCRIPTIONS, timeout=120)
         yield identity_server
     finally:
