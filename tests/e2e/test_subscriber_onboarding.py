@@ -85,7 +85,7 @@ def test_a_new_subscriber_activates_signs_in_sees_the_plan_and_accepts_the_contr
             page.get_by_role("button", name="Activar").click()
             expect(page.get_by_text("Tu cuenta está activa.")).to_be_visible()
 
-            page.get_by_role("link", name="Iniciar sesión").click()
+            page.get_by_role("link", name="Iniciar sesión", exact=True).click()
             page.get_by_label("Correo electrónico").fill(email)
             page.get_by_label("Contraseña", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Iniciar sesión").click()
