@@ -176,6 +176,9 @@ ENLACE_NETWORK_TIMEOUT_SECONDS = env_int("ENLACE_NETWORK_TIMEOUT_SECONDS", 3)
 # Tickets: the support service, also in the back-office process in development.
 ENLACE_SUPPORT_URL = env_str("ENLACE_SUPPORT_URL", ENLACE_IDENTITY_URL)
 ENLACE_SUPPORT_TIMEOUT_SECONDS = env_int("ENLACE_SUPPORT_TIMEOUT_SECONDS", 5)
+# The clients service (plan, contracts); in development also in the back-office process.
+ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
+ENLACE_CLIENTS_TIMEOUT_SECONDS = env_int("ENLACE_CLIENTS_TIMEOUT_SECONDS", 5)
 # Refresh the access token this long before it expires, so a call never races the expiry.
 ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS", 30)
 # An open notification socket asks identity this often whether its session still lives
@@ -193,7 +196,6 @@ if PRODUCTION:
 else:
     ENLACE_CHATBOT_METADATA_KEY = env_str("ENLACE_CHATBOT_METADATA_KEY", "enlace-chatbot-development-only")
 # The back-office services the agent console reads the subscriber's context from.
-ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
 ENLACE_BILLING_URL = env_str("ENLACE_BILLING_URL", ENLACE_IDENTITY_URL)
 ENLACE_CONTEXT_TIMEOUT_SECONDS = env_int("ENLACE_CONTEXT_TIMEOUT_SECONDS", 3)
 

@@ -13,6 +13,18 @@ portal_patterns: list[URLPattern | URLResolver] = [
     path("signout/", views.sign_out, name="sign-out"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/services/<int:subscription_id>/", views.service_card, name="service-card"),
+    path("plan/", views.my_plan, name="my-plan"),
+    path("contract/", views.my_contract, name="my-contract"),
+    path(
+        "contract/<int:subscription_id>/<int:version>/<str:language>.pdf",
+        views.contract_pdf,
+        name="contract-pdf",
+    ),
+    path(
+        "contract/<int:subscription_id>/<int:version>/accept",
+        views.contract_accept,
+        name="contract-accept",
+    ),
     path("password/forgot/", views.password_forgot, name="password-forgot"),
     path("password/reset/<str:token>/", views.password_reset, name="password-reset"),
     path("password/change/", views.password_change, name="password-change"),
