@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import get_language
 
 from portal.conf import settings
 from portal.identity_client import TokenRejected
@@ -246,6 +247,8 @@ class BillingClient:
 
     def _send(self, method: str, path: str, *, access_token: str | None, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
+        # Billing's messages (e.g. "nothing to pay") in the page's language.
+        headers.setdefault("Accept-Language", get_language() or "es")
         if access_token is not None:
             headers["Authorization"] = f"Bearer {access_token}"
         try:
@@ -303,7 +306,8 @@ class BillingClient:
             f"/me/invoices/{_segment(number)}/pdf",
             access_token=access_token,
             params={"language": language},
-            headers={"Accept": "application/pdf"},
+            # Billing's API negotiates JSON; its PDF view answers any Accept but a PDF-only one.
+            headers={"Accept": "*/*"},
         )
         if response.headers.get("content-type", "").split(";")[0] != "application/pdf":
             raise BillingUnavailable(f"invoice {number}: the billing service answered without a PDF")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import accounts
+from portal.conf import settings
 from portal.billing_client import (
     BillingAccount,
     BillingNotFound,
@@ -48,6 +49,13 @@ _SESSION_CHECKOUT = "billing_checkout_reference"
 def _billing(request: HtmxHttpRequest, call: Callable[[str], T]) -> T:
     """``call`` with the subscriber's access token (refreshed when billing refuses it)."""
     return accounts.with_access_token(request, call)
+
+
+def _absolute(request: HtmxHttpRequest, path: str) -> str:
+    """``path`` on the portal's public address (what a gateway can send the browser back to)."""
+    if settings.ENLACE_PORTAL_URL:
+        return settings.ENLACE_PORTAL_URL.rstrip("/") + path
+    return request.build_absolute_uri(path)
 
 
 def _page_number(request: HtmxHttpRequest) -> int:
@@ -147,8 +155,8 @@ def pay(request: HtmxHttpRequest) -> HttpResponse:
                 access_token=token,
                 gateway=gateway,
                 invoice_number=invoice_number,
-                success_url=request.build_absolute_uri(reverse("portal:billing-checkout-return")),
-                cancel_url=request.build_absolute_uri(reverse("portal:billing") + "?cancelled=1"),
+                success_url=_absolute(request, reverse("portal:billing-checkout-return")),
+                cancel_url=_absolute(request, reverse("portal:billing") + "?cancelled=1"),
             ),
         )
     except BillingRefused as exc:

@@ -200,6 +200,9 @@ else:
 ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
 ENLACE_BILLING_URL = env_str("ENLACE_BILLING_URL", ENLACE_IDENTITY_URL)
 ENLACE_CONTEXT_TIMEOUT_SECONDS = env_int("ENLACE_CONTEXT_TIMEOUT_SECONDS", 3)
+# The portal's public address, for the return links a payment gateway sends the browser back
+# to (unset: the address the request came to).
+ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "")
 # The subscriber's billing pages (a PDF or a gateway's checkout may take a few seconds).
 ENLACE_BILLING_TIMEOUT_SECONDS = env_int("ENLACE_BILLING_TIMEOUT_SECONDS", 10)
 

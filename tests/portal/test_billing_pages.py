@@ -54,7 +54,8 @@ def billing_fixture(network_demo: IdentityServer) -> IdentityServer:
     """Billing's database emptied (the server outlives test runs) and the cast's accounts."""
     _manage(network_demo, "flush", "--database", "billing", "--no-input")
     _seed(network_demo, 3, months=2)
-    _seed(network_demo, 4, months=0)
+    # Billed on the 15th, starting after every run here (a run bills everyone due that day).
+    _seed(network_demo, 4, months=0, start="2026-03-15")
     _seed(network_demo, 5, months=2)
     _seed(network_demo, 6, months=51, start="2021-01-01")
     # 2026-02-20: January's invoice is past its due date (11th) and the 5 days' grace.
@@ -71,6 +72,8 @@ def as_client_fixture(
     sign_in: Callable[..., SignedIn],
 ) -> Callable[[int], SignedIn]:
     settings.ENLACE_BILLING_URL = identity.url
+    # Billing wants return URLs it can validate ("testserver" is not a host name).
+    settings.ENLACE_PORTAL_URL = "http://portal.enlace.test"
 
     def signed_in(client_id: int) -> SignedIn:
         return sign_in(persona_create(name=f"client{client_id}", client_id=client_id))
@@ -245,7 +248,7 @@ def test_nothing_to_pay_is_said_on_the_page(as_client: Callable[[int], SignedIn]
 
     response = diego.client.post(reverse("portal:billing-pay"), {"gateway": "demo"}, follow=True)
 
-    assert "No hay nada que pagar." in response.content.decode()
+    assert "No hay nada por pagar." in response.content.decode()
 
 
 def test_the_demo_page_of_another_clients_checkout_is_not_found(as_client: Callable[[int], SignedIn]) -> None:
