@@ -264,7 +264,9 @@ class BillingClient:
         if response.status_code == 400:
             body = _json(response)
             detail = body.get("detail") if isinstance(body, dict) else None
-            raise BillingRefused(str(detail or ""), str(body.get("error", "")) if isinstance(body, dict) else "")
+            raise BillingRefused(
+                str(detail or ""), str(body.get("error", "")) if isinstance(body, dict) else ""
+            )
         if response.status_code not in (200, 201):
             raise BillingUnavailable(f"{method} {path}: HTTP {response.status_code}")
         return response

@@ -21,9 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import accounts
-from portal.conf import settings
 from portal.billing_client import (
-    BillingAccount,
     BillingNotFound,
     BillingRefused,
     BillingUnavailable,
@@ -31,6 +29,7 @@ from portal.billing_client import (
     NotASubscriber,
     billing_client,
 )
+from portal.conf import settings
 from portal.htmx import HtmxHttpRequest, redirect_to
 from portal.my_billing import my_billing_account, overdue_services
 from portal.my_services import my_services_list
@@ -44,6 +43,9 @@ T = TypeVar("T")
 # The demo gateway's checkout ids are "demo_<our reference>" (billing's demo gateway).
 _DEMO_PREFIX = "demo_"
 _SESSION_CHECKOUT = "billing_checkout_reference"
+# Per checkout reference: the services that were suspended for non-payment when it started, so
+# its result page follows them back even if the router was faster than the browser.
+_SESSION_SUSPENDED = "billing_checkout_suspended"
 
 
 def _billing(request: HtmxHttpRequest, call: Callable[[str], T]) -> T:
@@ -74,7 +76,9 @@ def billing_home(request: HtmxHttpRequest) -> HttpResponse:
     invoices = None
     if account is not None:
         try:
-            invoices = _billing(request, lambda token: billing_client().my_invoices(access_token=token, page=page))
+            invoices = _billing(
+                request, lambda token: billing_client().my_invoices(access_token=token, page=page)
+            )
         except BillingNotFound:
             raise Http404("no such page of invoices") from None
         except (BillingUnavailable, BillingRefused) as exc:
@@ -92,7 +96,9 @@ def billing_home(request: HtmxHttpRequest) -> HttpResponse:
 def invoice_detail(request: HtmxHttpRequest, number: str) -> HttpResponse:
     """One of the subscriber's invoices with its lines; 404 when it is not theirs."""
     try:
-        invoice = _billing(request, lambda token: billing_client().my_invoice(access_token=token, number=number))
+        invoice = _billing(
+            request, lambda token: billing_client().my_invoice(access_token=token, number=number)
+        )
     except (BillingNotFound, NotASubscriber):
         raise Http404("no such invoice") from None
     except (BillingUnavailable, BillingRefused) as exc:
@@ -110,7 +116,9 @@ def invoice_pdf(request: HtmxHttpRequest, number: str) -> HttpResponse:
     try:
         pdf = _billing(
             request,
-            lambda token: billing_client().my_invoice_pdf(access_token=token, number=number, language=language),
+            lambda token: billing_client().my_invoice_pdf(
+                access_token=token, number=number, language=language
+            ),
         )
     except (BillingNotFound, NotASubscriber):
         raise Http404("no such invoice") from None
@@ -129,7 +137,9 @@ def payment_history(request: HtmxHttpRequest) -> HttpResponse:
     page = _page_number(request)
     payments, unavailable = None, False
     try:
-        payments = _billing(request, lambda token: billing_client().my_payments(access_token=token, page=page))
+        payments = _billing(
+            request, lambda token: billing_client().my_payments(access_token=token, page=page)
+        )
     except BillingNotFound:
         raise Http404("no such page of payments") from None
     except NotASubscriber:
@@ -147,7 +157,11 @@ def pay(request: HtmxHttpRequest) -> HttpResponse:
     sends the browser there; the gateway sends it back to ``checkout_return``."""
     gateway = request.POST.get("gateway", "")
     invoice_number = request.POST.get("invoice_number") or None
-    back = reverse("portal:billing-invoice", args=[invoice_number]) if invoice_number else reverse("portal:billing")
+    back = (
+        reverse("portal:billing-invoice", args=[invoice_number])
+        if invoice_number
+        else reverse("portal:billing")
+    )
     try:
         checkout = _billing(
             request,
@@ -164,10 +178,15 @@ def pay(request: HtmxHttpRequest) -> HttpResponse:
         return redirect_to(request, back)
     except (BillingUnavailable, BillingNotFound, NotASubscriber) as exc:
         logger.warning("checkout at %s could not start: %s", gateway, exc)
-        messages.error(request, _("The payment could not be started right now. Please try again in a moment."))
+        messages.error(
+            request, _("The payment could not be started right now. Please try again in a moment.")
+        )
         return redirect_to(request, back)
     # Where the gateway's return lands: the portal, not the gateway, says which checkout it was.
     request.session[_SESSION_CHECKOUT] = checkout.reference
+    user = accounts.signed_in_user(request)
+    suspended = overdue_services(my_services_list(request, user).services) if user else []
+    request.session[_SESSION_SUSPENDED] = {checkout.reference: [s.subscription_id for s in suspended]}
     return redirect_to(request, checkout.redirect_url)
 
 
@@ -183,7 +202,9 @@ def checkout_return(request: HtmxHttpRequest) -> HttpResponse:
 
 def _checkout_get(request: HtmxHttpRequest, reference: str) -> Checkout:
     try:
-        return _billing(request, lambda token: billing_client().my_checkout(access_token=token, reference=reference))
+        return _billing(
+            request, lambda token: billing_client().my_checkout(access_token=token, reference=reference)
+        )
     except (BillingNotFound, NotASubscriber):
         raise Http404("no such payment") from None
 
@@ -210,11 +231,20 @@ def checkout_result(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     services = my_services_list(request, user).services if user else []
     if request.htmx:
         restored = [s for s in services if _restored(s)]
-        return render(request, "portal/billing/_result_done.html", {"checkout": checkout, "restored": restored})
-    # A service waits to come back while it is suspended for non-payment or its reactivation is
-    # not on the router yet.
-    waiting = [s for s in services if s in overdue_services(services) or (s.status == "active" and not s.applied)]
-    context = {"checkout": checkout, "services": waiting}
+        return render(
+            request, "portal/billing/_result_done.html", {"checkout": checkout, "restored": restored}
+        )
+    # A service is followed back when it was suspended for non-payment as the payment started,
+    # or is now, or its reactivation is not on the router yet.
+    followed = set(request.session.get(_SESSION_SUSPENDED, {}).get(str(checkout.reference), []))
+    steps = [
+        {"subscription_id": s.subscription_id, "state": "restored" if _restored(s) else "waiting"}
+        for s in services
+        if s.subscription_id in followed
+        or s in overdue_services(services)
+        or (s.status == "active" and not s.applied)
+    ]
+    context = {"checkout": checkout, "steps": steps}
     return render(request, "portal/billing/result.html", context)
 
 

@@ -157,11 +157,12 @@ else:
 ENLACE_PORTAL_EMBEDDED_CONSUMER = env_bool("ENLACE_PORTAL_EMBEDDED_CONSUMER", not REDIS_URL)
 # Modules whose import registers notification handlers (see portal/notifications/registry.py).
 ENLACE_PORTAL_NOTIFICATION_MODULES = env_list(
-    "ENLACE_PORTAL_NOTIFICATION_MODULES", [
+    "ENLACE_PORTAL_NOTIFICATION_MODULES",
+    [
         "portal.notifications.identity",
         "portal.notifications.network",
         "portal.notifications.billing",
-    ]
+    ],
 )
 ENLACE_PORTAL_CONSUMER_GROUP = env_str("ENLACE_PORTAL_CONSUMER_GROUP", "portal-notifications")
 

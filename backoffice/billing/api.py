@@ -499,5 +499,7 @@ class MyDemoCheckoutCompleteApi(APIView):
         checkout = selectors.checkout_get(reference=reference, client_id=_own_client_id(request))
         if checkout.gateway != "demo" or "demo" not in gateways_enabled():
             raise DomainError(_("This payment is not one of the demo gateway."), code="not_a_demo_checkout")
-        body, signature = DemoGateway.from_settings().complete(gateway_checkout_id=checkout.gateway_checkout_id)
+        body, signature = DemoGateway.from_settings().complete(
+            gateway_checkout_id=checkout.gateway_checkout_id
+        )
         return Response({"body": body.decode(), "signature": signature})

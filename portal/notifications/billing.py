@@ -13,15 +13,9 @@ from backoffice.messaging.envelope import Envelope
 from portal.notifications.registry import Push, notification_handler
 
 
-def _client_id(envelope: Envelope) -> int | None:
-    value = envelope.data.get("client_id")
-    return None if value is None else int(value)
-
-
 def _push(envelope: Envelope, template: str, context: dict[str, object]) -> list[Push]:
-    client_id = _client_id(envelope)
-    if client_id is None:
-        return []
+    # Every billing event names its client (the contract requires it).
+    client_id = int(envelope.data["client_id"])
     return [Push(client_id=client_id, template=template, context={**context, "id": envelope.id})]
 
 
@@ -67,7 +61,11 @@ def invoice_issued(envelope: Envelope) -> list[Push]:
     return _push(
         envelope,
         "portal/notifications/invoice_issued.html",
-        {"number": str(data["invoice_number"]), "total": str(data["total"]), "due_date": str(data["due_date"])},
+        {
+            "number": str(data["invoice_number"]),
+            "total": str(data["total"]),
+            "due_date": str(data["due_date"]),
+        },
     )
 
 
