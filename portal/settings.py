@@ -157,7 +157,12 @@ else:
 ENLACE_PORTAL_EMBEDDED_CONSUMER = env_bool("ENLACE_PORTAL_EMBEDDED_CONSUMER", not REDIS_URL)
 # Modules whose import registers notification handlers (see portal/notifications/registry.py).
 ENLACE_PORTAL_NOTIFICATION_MODULES = env_list(
-    "ENLACE_PORTAL_NOTIFICATION_MODULES", ["portal.notifications.identity", "portal.notifications.network"]
+    "ENLACE_PORTAL_NOTIFICATION_MODULES",
+    [
+        "portal.notifications.identity",
+        "portal.notifications.network",
+        "portal.notifications.billing",
+    ],
 )
 ENLACE_PORTAL_CONSUMER_GROUP = env_str("ENLACE_PORTAL_CONSUMER_GROUP", "portal-notifications")
 
@@ -198,6 +203,11 @@ else:
 # The back-office services the agent console reads the subscriber's context from.
 ENLACE_BILLING_URL = env_str("ENLACE_BILLING_URL", ENLACE_IDENTITY_URL)
 ENLACE_CONTEXT_TIMEOUT_SECONDS = env_int("ENLACE_CONTEXT_TIMEOUT_SECONDS", 3)
+# The portal's public address, for the return links a payment gateway sends the browser back
+# to (unset: the address the request came to).
+ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "")
+# The subscriber's billing pages (a PDF or a gateway's checkout may take a few seconds).
+ENLACE_BILLING_TIMEOUT_SECONDS = env_int("ENLACE_BILLING_TIMEOUT_SECONDS", 10)
 
 # --- E-mail (chat transcripts) ------------------------------------------------------------------
 if env_optional("ENLACE_EMAIL_HOST"):

@@ -36,6 +36,7 @@ from portal.identity_client import (
     ValidationFailed,
     identity_client,
 )
+from portal.my_billing import my_billing_account, overdue_services
 from portal.my_plan import my_contract_accept, my_contract_pdf, my_contracts_list, my_plans_get
 from portal.my_services import my_service_get, my_services_list
 
@@ -246,12 +247,21 @@ def email_verify(request: HtmxHttpRequest, token: str) -> HttpResponse:
 @require_GET
 @signin_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    """The signed-in user as identity knows them now, their services' status (on the full page)
-    and the live notification area."""
+    """The signed-in user as identity knows them now, their services' status and billing account
+    (on the full page) and the live notification area."""
     user = _current_user(request)
     if request.htmx:
         return render(request, "portal/partials/dashboard_account.html", {"user": user})
-    context = {"user": user, "my_services": my_services_list(request, user)}
+    services = my_services_list(request, user)
+    account, billing_unavailable = my_billing_account(request)
+    context = {
+        "user": user,
+        "my_services": services,
+        "account": account,
+        "billing_unavailable": billing_unavailable,
+        # Why a service is off, how much is owed and the pay button go together on the page.
+        "suspended": overdue_services(services.services),
+    }
     return render(request, "portal/dashboard.html", context)
 
 
