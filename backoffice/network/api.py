@@ -29,7 +29,9 @@ from backoffice.network.models import Router, Service, ServiceStatus, Suspension
 
 STAFF_ROLES = ("noc", "admin")
 # Support agents read service states too: the agent console shows them beside the chat.
-CanRead = HasAnyRole(*STAFF_ROLES, "agent") | HasScope("network.read")
+CanRead = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
+# Support agents see a subscriber's service beside the chat; routers stay network staff's.
+CanReadServices = CanRead | HasAnyRole("agent")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
 # A line diagnosis changes nothing on the router: the support bot may run one without the power
 # to suspend or move services that network.write carries.
@@ -59,9 +61,17 @@ def _pool_field(**kwargs: Any) -> fields.RegexField:
 class _ReadWriteApi(APIView):
     """Reads need network.read (or a staff role), other methods network.write."""
 
+    can_read: Any = CanRead
+
     def get_permissions(self) -> list[Any]:
-        wanted = CanRead if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
+        wanted = self.can_read if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
         return [wanted()]
+
+
+class _ServiceReadWriteApi(_ReadWriteApi):
+    """Services are also read by support agents (the agent console's context)."""
+
+    can_read = CanReadServices
 
 
 def _paginated(
@@ -215,7 +225,7 @@ class ServiceOutput(serializers.Serializer):
         }
 
 
-class ServiceListCreateApi(_ReadWriteApi):
+class ServiceListCreateApi(_ServiceReadWriteApi):
     class FilterSerializer(serializers.Serializer):
         client_id = serializers.IntegerField(required=False)
         router = fields.SlugField(required=False)
@@ -256,7 +266,7 @@ class ServiceListCreateApi(_ReadWriteApi):
         return Response(ServiceOutput(service).data, status=status.HTTP_201_CREATED)
 
 
-class ServiceDetailApi(_ReadWriteApi):
+class ServiceDetailApi(_ServiceReadWriteApi):
     class InputSerializer(serializers.Serializer):
         plan_code = fields.CharField(max_length=64, required=False)
         download = _speed_field(required=False)
