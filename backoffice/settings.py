@@ -260,12 +260,38 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("ENLACE_DEFAULT_FROM_EMAIL", "Enlace <no-reply@enlace.local>")
 
+# --- Celery (workers: contracts as PDF; see backoffice/celery.py) -----------------------------------
+# Embedded mode uses kombu's filesystem transport: no server, and every process on the machine
+# shares the queue through var/celery. Production names a real broker (Redis).
+CELERY_BROKER_URL = env_str("ENLACE_CELERY_BROKER_URL", "" if PRODUCTION else "filesystem://")
+if not CELERY_BROKER_URL:
+    raise SettingsError("ENLACE_CELERY_BROKER_URL must be set in production")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _CELERY_DIR = VAR_DIR / "celery"
+    (_CELERY_DIR / "queue").mkdir(parents=True, exist_ok=True)
+    (_CELERY_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_CELERY_DIR / "queue"),
+        "data_folder_out": str(_CELERY_DIR / "queue"),
+        "processed_folder": str(_CELERY_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env_str("ENLACE_CELERY_QUEUE", "enlace")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged after it ran, so a worker killed mid-task leaves it for another.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "America/Guayaquil"
+
 # --- REST framework and OpenAPI ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["backoffice.access.drf.BearerTokenAuthentication"],
     # IsAuthenticated, except that an app's token (delegated by a user) needs the endpoint's scope.
     "DEFAULT_PERMISSION_CLASSES": ["backoffice.access.drf.IsAuthenticatedInScope"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backoffice.access.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.access.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -277,6 +303,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The APIs take JSON bodies; the schema says so and nothing else (see docs/api.md).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backoffice.access.openapi.add_error_responses",
+    ],
 }
 
 # --- Locale ------------------------------------------------------------------------------------------

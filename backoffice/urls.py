@@ -6,10 +6,17 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, URLPattern, URLResolver, include, path, re_path, resolve
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import health
+
+# Imported for its side effect: it registers the bearer-token security scheme with
+# drf-spectacular before any schema is generated.
+from backoffice.access import openapi  # noqa: F401
 from backoffice.identity.pages import AdminSignInView
 
 
@@ -44,6 +51,25 @@ def _service_patterns(service: str) -> list[URLPattern | URLResolver]:
     return patterns
 
 
+@csrf_exempt  # a POST to an unknown URL is a 404 like any other, not a CSRF failure page
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Any URL under /api/ that no service of this process serves: a JSON 404, as the APIs answer.
+
+    A route of its own rather than ``handler404``, which Django skips for its HTML debug page.
+    It also takes the place of APPEND_SLASH's redirect (which would drop a POST body), so the
+    message points at the URL with the slash when that one exists.
+    """
+    detail = _("There is no API endpoint at %(path)s.") % {"path": request.path}
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "api-not-found":
+            detail += " " + _("Did you mean %(path)s?") % {"path": request.path + "/"}
+    return JsonResponse({"error": "not_found", "detail": detail}, status=404)
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -53,3 +79,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 for _service in settings.ENLACE_SERVICES:
     urlpatterns += _service_patterns(_service)
+# Last, so that it only catches what no service matched.
+urlpatterns.append(re_path(r"^api/", api_not_found, name="api-not-found"))

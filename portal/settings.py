@@ -146,7 +146,12 @@ else:
 ENLACE_PORTAL_EMBEDDED_CONSUMER = env_bool("ENLACE_PORTAL_EMBEDDED_CONSUMER", not REDIS_URL)
 # Modules whose import registers notification handlers (see portal/notifications/registry.py).
 ENLACE_PORTAL_NOTIFICATION_MODULES = env_list(
-    "ENLACE_PORTAL_NOTIFICATION_MODULES", ["portal.notifications.identity", "portal.notifications.network"]
+    "ENLACE_PORTAL_NOTIFICATION_MODULES",
+    [
+        "portal.notifications.identity",
+        "portal.notifications.network",
+        "portal.notifications.billing",
+    ],
 )
 ENLACE_PORTAL_CONSUMER_GROUP = env_str("ENLACE_PORTAL_CONSUMER_GROUP", "portal-notifications")
 
@@ -164,6 +169,9 @@ ENLACE_NETWORK_TIMEOUT_SECONDS = env_int("ENLACE_NETWORK_TIMEOUT_SECONDS", 3)
 # Tickets: the support service, also in the back-office process in development.
 ENLACE_SUPPORT_URL = env_str("ENLACE_SUPPORT_URL", ENLACE_IDENTITY_URL)
 ENLACE_SUPPORT_TIMEOUT_SECONDS = env_int("ENLACE_SUPPORT_TIMEOUT_SECONDS", 5)
+# The clients service (plan, contracts); in development also in the back-office process.
+ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
+ENLACE_CLIENTS_TIMEOUT_SECONDS = env_int("ENLACE_CLIENTS_TIMEOUT_SECONDS", 5)
 # Refresh the access token this long before it expires, so a call never races the expiry.
 ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS = env_int("ENLACE_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS", 30)
 # An open notification socket asks identity this often whether its session still lives
@@ -181,9 +189,13 @@ if PRODUCTION:
 else:
     ENLACE_CHATBOT_METADATA_KEY = env_str("ENLACE_CHATBOT_METADATA_KEY", "enlace-chatbot-development-only")
 # The back-office services the agent console reads the subscriber's context from.
-ENLACE_CLIENTS_URL = env_str("ENLACE_CLIENTS_URL", ENLACE_IDENTITY_URL)
 ENLACE_BILLING_URL = env_str("ENLACE_BILLING_URL", ENLACE_IDENTITY_URL)
 ENLACE_CONTEXT_TIMEOUT_SECONDS = env_int("ENLACE_CONTEXT_TIMEOUT_SECONDS", 3)
+# The portal's public address, for the return links a payment gateway sends the browser back
+# to (unset: the address the request came to).
+ENLACE_PORTAL_URL = env_str("ENLACE_PORTAL_URL", "")
+# The subscriber's billing pages (a PDF or a gateway's checkout may take a few seconds).
+ENLACE_BILLING_TIMEOUT_SECONDS = env_int("ENLACE_BILLING_TIMEOUT_SECONDS", 10)
 
 # --- E-mail (chat transcripts) ------------------------------------------------------------------
 if env_optional("ENLACE_EMAIL_HOST"):

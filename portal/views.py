@@ -8,15 +8,17 @@ from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import check_for_language, ngettext
+from django.utils.translation import check_for_language, get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import accounts
+from portal.clients_client import AcceptanceRefused, ClientsUnavailable, NotASubscriber, NotFound
 from portal.forms import (
     ActivationForm,
     ChangePasswordForm,
@@ -28,11 +30,14 @@ from portal.forms import (
 from portal.htmx import HtmxHttpRequest, redirect_to
 from portal.identity_client import (
     IdentityUnavailable,
+    IdentityUser,
     InvalidCredentials,
     Throttled,
     ValidationFailed,
     identity_client,
 )
+from portal.my_billing import my_billing_account, overdue_services
+from portal.my_plan import my_contract_accept, my_contract_pdf, my_contracts_list, my_plans_get
 from portal.my_services import my_service_get, my_services_list
 
 _SameSite = Literal["Lax", "Strict", "None"]
@@ -244,13 +249,21 @@ def email_verify(request: HtmxHttpRequest, token: str) -> HttpResponse:
 @require_GET
 @signin_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    """The signed-in user as identity knows them now, their services' status (on the full page)
-    and the live notification area."""
-    user = accounts.with_access_token(request, lambda token: identity_client().me(access_token=token))
-    accounts.signed_in_user_refresh(request, user)
+    """The signed-in user as identity knows them now, their services' status and billing account
+    (on the full page) and the live notification area."""
+    user = _current_user(request)
     if request.htmx:
         return render(request, "portal/partials/dashboard_account.html", {"user": user})
-    context = {"user": user, "my_services": my_services_list(request, user)}
+    services = my_services_list(request, user)
+    account, billing_unavailable = my_billing_account(request)
+    context = {
+        "user": user,
+        "my_services": services,
+        "account": account,
+        "billing_unavailable": billing_unavailable,
+        # Why a service is off, how much is owed and the pay button go together on the page.
+        "suspended": overdue_services(services.services),
+    }
     return render(request, "portal/dashboard.html", context)
 
 
@@ -263,6 +276,89 @@ def service_card(request: HtmxHttpRequest, subscription_id: int) -> HttpResponse
     if service is None:
         return HttpResponse(status=204)
     return render(request, "portal/partials/service_card.html", {"service": service})
+
+
+def _current_user(request: HttpRequest) -> IdentityUser:
+    """The signed-in user as identity knows them now (kept in the session). Raises SessionExpired."""
+    user = accounts.with_access_token(request, lambda token: identity_client().me(access_token=token))
+    accounts.signed_in_user_refresh(request, user)
+    return user
+
+
+@require_GET
+@signin_required
+def my_plan(request: HtmxHttpRequest) -> HttpResponse:
+    """Mi plan: each active subscription's plan, speed, price with IVA and next billing day."""
+    user = _current_user(request)
+    return render(request, "portal/my_plan.html", {"user": user, "my_plans": my_plans_get(request, user)})
+
+
+@require_GET
+@signin_required
+def my_contract(request: HtmxHttpRequest) -> HttpResponse:
+    """Mi contrato: every version of each subscription's contract (both languages), and the
+    current one to accept."""
+    user = _current_user(request)
+    my_plans = my_plans_get(request, user)
+    language = "en" if (get_language() or "es").startswith("en") else "es"
+    unavailable = my_plans.unavailable
+    contracts = []
+    if not unavailable:
+        try:
+            contracts = my_contracts_list(request, my_plans.plans, language=language)
+        except ClientsUnavailable:
+            unavailable = True
+    context = {
+        "user": user,
+        "contracts": contracts,
+        "unavailable": unavailable,
+        "is_subscriber": my_plans.account is not None,
+    }
+    return render(request, "portal/my_contract.html", context)
+
+
+@require_GET
+@signin_required
+def contract_pdf(request: HttpRequest, subscription_id: int, version: int, language: str) -> HttpResponse:
+    """One contract version as a PDF download; 404 when it is not the subscriber's."""
+    if language not in ("es", "en"):
+        raise Http404
+    try:
+        document = my_contract_pdf(
+            request, subscription_id=subscription_id, version=version, language=language
+        )
+    except (NotFound, NotASubscriber) as exc:
+        raise Http404 from exc
+    except ClientsUnavailable:
+        return render(request, "portal/unavailable.html", status=503)
+    response = HttpResponse(document.content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    return response
+
+
+@require_POST
+@signin_required
+def contract_accept(request: HttpRequest, subscription_id: int, version: int) -> HttpResponse:
+    """The subscriber's click-to-accept of the current contract version they were shown."""
+    language = request.POST.get("language", "es")
+    sha256 = request.POST.get("sha256", "")
+    if language not in ("es", "en") or not sha256:
+        return HttpResponse(_("The acceptance names no contract document."), status=400)
+    try:
+        my_contract_accept(
+            request, subscription_id=subscription_id, version=version, language=language, sha256=sha256
+        )
+    except (NotFound, NotASubscriber) as exc:
+        raise Http404 from exc
+    except AcceptanceRefused as exc:
+        messages.error(request, exc.message)
+    except ClientsUnavailable:
+        messages.error(request, _("The service is unavailable right now. Please try again in a moment."))
+    else:
+        messages.success(
+            request, _("You accepted version %(version)s of your contract.") % {"version": version}
+        )
+    return redirect("portal:my-contract")
 
 
 @require_GET

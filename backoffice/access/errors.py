@@ -104,3 +104,21 @@ def _first_message(detail: Any) -> str:
     if isinstance(detail, list):
         return _first_message(detail[0]) if detail else ""
     return str(detail)
+
+
+# The JSON Schema of every error body above, published in each service's OpenAPI schema as the
+# "Error" component (see backoffice.access.openapi), so clients can rely on its shape.
+ERROR_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An error: a stable code, a message for people, and each refused field for invalid input.",
+    "properties": {
+        "error": {"type": "string", "description": "Stable code, e.g. invalid, not_found, conflict."},
+        "detail": {"type": "string", "description": "What is wrong, in the caller's language."},
+        "fields": {
+            "type": "object",
+            "additionalProperties": True,
+            "description": "For invalid input (error=invalid): the messages of each refused field.",
+        },
+    },
+    "required": ["error", "detail"],
+}

@@ -31,6 +31,7 @@ from backoffice.access.errors import DomainError, Forbidden
 from backoffice.billing import documents, ledger, payments, selectors, services
 from backoffice.billing.gateways import gateways_enabled
 from backoffice.billing.gateways.base import GatewayError, WebhookRejected
+from backoffice.billing.gateways.demo_gateway import DemoGateway
 from backoffice.billing.models import Invoice, InvoiceStatus, PaymentMethod
 
 logger = logging.getLogger(__name__)
@@ -412,10 +413,16 @@ class WebhookApi(APIView):
 # --- the subscriber's own ---------------------
 
 
+class MyAccountOutput(AccountOutput):
+    # The gateways the subscriber may pay with here (only "demo" when no keys are set).
+    gateways = serializers.ListField(child=serializers.CharField())
+
+
 class MyAccountApi(APIView):
-    @extend_schema(responses=AccountOutput)
+    @extend_schema(responses=MyAccountOutput)
     def get(self, request: Request) -> Response:
-        return Response(AccountOutput(selectors.account_summary(client_id=_own_client_id(request))).data)
+        summary = selectors.account_summary(client_id=_own_client_id(request))
+        return Response(MyAccountOutput({**summary, "gateways": gateways_enabled()}).data)
 
 
 class MyLedgerApi(APIView):
@@ -471,3 +478,28 @@ class MyCheckoutDetailApi(APIView):
     def get(self, request: Request, reference: str) -> Response:
         checkout = selectors.checkout_get(reference=reference, client_id=_own_client_id(request))
         return Response(CheckoutOutput(checkout).data)
+
+
+class MyDemoCheckoutCompleteApi(APIView):
+    """The demo gateway's "pay" button (the portal's demo page plays the outside gateway): marks
+    the subscriber's own demo checkout paid at the demo gateway and returns the signed webhook
+    for the page to deliver to ``webhooks/demo``, so the payment is applied by the webhook path.
+    Only for demo checkouts, and only where the demo gateway is the one enabled (no money moves).
+    """
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "DemoWebhook", {"body": serializers.CharField(), "signature": serializers.CharField()}
+            )
+        },
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        checkout = selectors.checkout_get(reference=reference, client_id=_own_client_id(request))
+        if checkout.gateway != "demo" or "demo" not in gateways_enabled():
+            raise DomainError(_("This payment is not one of the demo gateway."), code="not_a_demo_checkout")
+        body, signature = DemoGateway.from_settings().complete(
+            gateway_checkout_id=checkout.gateway_checkout_id
+        )
+        return Response({"body": body.decode(), "signature": signature})

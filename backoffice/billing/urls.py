@@ -25,4 +25,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/payments/", api.MyPaymentListApi.as_view(), name="my-payment-list"),
     path("me/checkouts/", api.MyCheckoutCreateApi.as_view(), name="my-checkout-create"),
     path("me/checkouts/<uuid:reference>/", api.MyCheckoutDetailApi.as_view(), name="my-checkout-detail"),
+    path(
+        "me/checkouts/<uuid:reference>/demo-complete",
+        api.MyDemoCheckoutCompleteApi.as_view(),
+        name="my-checkout-demo-complete",
+    ),
 ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import get_authorization_header
 from rest_framework.pagination import PageNumberPagination
@@ -24,9 +24,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.client_ip import client_ip
 from backoffice.access.drf import HasAnyRole, principal_of
 from backoffice.access.errors import Forbidden
+from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
 from backoffice.identity import keys, selectors, services
 from backoffice.identity.models import AuditEvent, Role, User
 from backoffice.identity.tokens import TokenPair
@@ -34,6 +36,20 @@ from backoffice.identity.tokens import TokenPair
 LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
 # /password/reset answers no sooner than this, so timing does not tell whether an account exists.
 PASSWORD_RESET_MIN_SECONDS = 0.25
+
+
+# What identity's password validators ask that a schema can state: 8 characters or more, not all
+# digits (and no NUL). They also refuse common passwords and ones too like the user's own data,
+# and they judge the password themselves so that every reason comes back at once.
+_NEW_PASSWORD_SCHEMA = {"type": "string", "minLength": 8, "pattern": r"^[^\x00]*[^\x00\d][^\x00]*$"}
+
+
+@extend_schema_field(_NEW_PASSWORD_SCHEMA)
+class NewPasswordField(fields.CharField):
+    """A new password: text, judged by the password validators in the service."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
 
 
 def _meta(request: Request) -> services.RequestMeta:
@@ -86,9 +102,13 @@ class PublicEndpoint(APIView):
 class TokenApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False)
+        password = fields.CharField(trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 429)},
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -98,9 +118,11 @@ class TokenApi(PublicEndpoint):
 
 class TokenRefreshApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        refresh_token = serializers.CharField()
+        refresh_token = fields.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer, responses={200: TokenPairSerializer, **error_responses(400, 401)}, auth=[]
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,9 +132,9 @@ class TokenRefreshApi(PublicEndpoint):
 
 class LogoutApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        refresh_token = serializers.CharField()
+        refresh_token = fields.CharField()
 
-    @extend_schema(request=InputSerializer, responses={204: None}, auth=[])
+    @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400, 401)}, auth=[])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,7 +155,7 @@ class MeOutputSerializer(serializers.ModelSerializer):
 
 class MeApi(APIView):
     class InputSerializer(serializers.Serializer):
-        full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        full_name = fields.CharField(max_length=200, required=False, allow_blank=True)
         language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
     @extend_schema(responses={200: MeOutputSerializer})
@@ -150,8 +172,8 @@ class MeApi(APIView):
 
 class PasswordChangeApi(APIView):
     class InputSerializer(serializers.Serializer):
-        current_password = serializers.CharField(trim_whitespace=False)
-        new_password = serializers.CharField(trim_whitespace=False)
+        current_password = fields.CharField(trim_whitespace=False)
+        new_password = NewPasswordField()
 
     @extend_schema(request=InputSerializer, responses={204: None})
     def post(self, request: Request) -> Response:
@@ -178,7 +200,9 @@ class PasswordResetApi(PublicEndpoint):
     class OutputSerializer(serializers.Serializer):
         detail = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer, responses={202: OutputSerializer, **error_responses(400, 429)}, auth=[]
+    )
     def post(self, request: Request) -> Response:
         started = time.monotonic()
         data = self.InputSerializer(data=request.data)
@@ -191,10 +215,10 @@ class PasswordResetApi(PublicEndpoint):
 
 class PasswordResetConfirmApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField()
-        new_password = serializers.CharField(trim_whitespace=False)
+        token = fields.CharField()
+        new_password = NewPasswordField()
 
-    @extend_schema(request=InputSerializer, responses={204: None}, auth=[])
+    @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -210,15 +234,15 @@ class ActivationCodeApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        client_id = serializers.IntegerField(min_value=1)
-        full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+        client_id = fields.IntegerField(min_value=1)
+        full_name = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
         language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="es")
 
     class OutputSerializer(serializers.Serializer):
         code = serializers.CharField()
         expires_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **error_responses(409)})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -234,10 +258,14 @@ class ActivationCodeApi(APIView):
 class ActivationApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        code = serializers.CharField(max_length=40)
-        password = serializers.CharField(trim_whitespace=False)
+        code = fields.CharField(max_length=40)
+        password = NewPasswordField()
 
-    @extend_schema(request=InputSerializer, responses={201: MeOutputSerializer}, auth=[])
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: MeOutputSerializer, **error_responses(400, 409, 429)},
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -247,9 +275,9 @@ class ActivationApi(PublicEndpoint):
 
 class EmailVerifyApi(PublicEndpoint):
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = fields.CharField()
 
-    @extend_schema(request=InputSerializer, responses={204: None}, auth=[])
+    @extend_schema(request=InputSerializer, responses={204: None, **error_responses(400)}, auth=[])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -281,25 +309,27 @@ class UserListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False, required=False)
-        full_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+        password = NewPasswordField(required=False)
+        full_name = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
         roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.values), min_length=1)
-        client_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+        client_id = fields.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="es")
 
     class FilterSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.values, required=False)
         client_id = serializers.IntegerField(required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: UserOutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(UserOutputSerializer)}
+    )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.user_list(**filters.validated_data), request, view=self)
         return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer, **error_responses(409)})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -313,7 +343,7 @@ class AuditEventListApi(APIView):
     permission_classes = [HasAnyRole(Role.ADMIN.value)]
 
     class FilterSerializer(serializers.Serializer):
-        email = serializers.CharField(required=False)
+        email = fields.CharField(required=False)
         kind = serializers.ChoiceField(choices=AuditEvent.Kind.values, required=False)
 
     class OutputSerializer(serializers.ModelSerializer):
@@ -321,9 +351,11 @@ class AuditEventListApi(APIView):
             model = AuditEvent
             fields = ["id", "kind", "user_id", "email", "ip_address", "user_agent", "detail", "created_at"]
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(OutputSerializer)}
+    )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(

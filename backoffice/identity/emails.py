@@ -62,6 +62,36 @@ def password_reset_send(*, user: User, token: str, valid_minutes: int) -> None:
         )
 
 
+_ACTIVATION_SUBJECTS = {
+    "es": "Su código de activación del portal Enlace",
+    "en": "Your Enlace portal activation code",
+}
+
+
+def activation_code_send(*, email: str, code: str, full_name: str, language: str, valid_days: int) -> None:
+    """Sends a new subscriber the single-use code that opens their portal account.
+
+    There is no user yet, so the language is the client's (Spanish when unknown); the text
+    is one template per language, like the contract.
+    """
+    language = language if language in _ACTIVATION_SUBJECTS else "es"
+    send_mail(
+        subject=_ACTIVATION_SUBJECTS[language],
+        message=render_to_string(
+            f"identity/email/activation_code_{language}.txt",
+            {
+                "name": full_name or email,
+                "email": email,
+                "code": code,
+                "valid_days": valid_days,
+                "link": f"{settings.ENLACE_PORTAL_URL.rstrip('/')}/activate/",
+            },
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+
+
 def password_reset_send_later(*, user: User, token: str, valid_minutes: int) -> None:
     """Queues :func:`password_reset_send` for the background sender and returns at once.
 

@@ -13,21 +13,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import DomainError, Forbidden, NotFound
+from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
 from backoffice.network import selectors, services
 from backoffice.network.models import Router, Service, ServiceStatus, SuspensionReason
 from backoffice.network.services.validation import SPEED_RE
 
 STAFF_ROLES = ("noc", "admin")
 # Support agents read service states too: the agent console shows them beside the chat.
-CanRead = HasAnyRole(*STAFF_ROLES, "agent") | HasScope("network.read")
+CanRead = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
+# Support agents see a subscriber's service beside the chat; routers stay network staff's.
+CanReadServices = CanRead | HasAnyRole("agent")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
 # A line diagnosis changes nothing on the router: the support bot may run one without the power
 # to suspend or move services that network.write carries.
@@ -37,15 +42,35 @@ _SPEED_ERROR = gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M
 
 
 def _speed_field(**kwargs: Any) -> serializers.RegexField:
-    return serializers.RegexField(SPEED_RE, max_length=16, error_messages={"invalid": _SPEED_ERROR}, **kwargs)
+    return fields.RegexField(SPEED_RE, max_length=16, error_messages={"invalid": _SPEED_ERROR}, **kwargs)
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# An IPv4 network as services.validate_pool reads it: an address, optionally /prefix (0-32).
+_POOL_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}(/(3[0-2]|[12]?[0-9]))?$"
+_POOL_ERROR = gettext_lazy("Not an IPv4 network: write it as 10.20.0.0/24.")
+
+
+def _pool_field(**kwargs: Any) -> fields.RegexField:
+    return fields.RegexField(
+        _POOL_PATTERN, max_length=43, allow_blank=True, error_messages={"invalid": _POOL_ERROR}, **kwargs
+    )
 
 
 class _ReadWriteApi(APIView):
     """Reads need network.read (or a staff role), other methods network.write."""
 
+    can_read: Any = CanRead
+
     def get_permissions(self) -> list[Any]:
-        wanted = CanRead if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
+        wanted = self.can_read if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
         return [wanted()]
+
+
+class _ServiceReadWriteApi(_ReadWriteApi):
+    """Services are also read by support agents (the agent console's context)."""
+
+    can_read = CanReadServices
 
 
 def _paginated(
@@ -79,9 +104,9 @@ class RouterOutput(serializers.Serializer):
     description = serializers.CharField()
     address_pool = serializers.CharField()
     active = serializers.BooleanField()
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
     is_up = serializers.BooleanField(allow_null=True)
-    last_reconciled_at = serializers.DateTimeField()
+    last_reconciled_at = serializers.DateTimeField(allow_null=True)
 
     def get_has_password(self, router: Router) -> bool:
         return bool(router.password)
@@ -89,20 +114,24 @@ class RouterOutput(serializers.Serializer):
 
 class RouterListCreateApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        name = serializers.SlugField(max_length=64)
-        host = serializers.CharField(max_length=255)
-        api_port = serializers.IntegerField(min_value=1, max_value=65535, default=8728)
-        api_ssl = serializers.BooleanField(default=False)
-        username = serializers.CharField(max_length=100)
-        password = serializers.CharField(max_length=255, write_only=True, required=False, default="")
-        site = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-        description = serializers.CharField(required=False, default="", allow_blank=True)
-        address_pool = serializers.CharField(max_length=43, required=False, default="", allow_blank=True)
-        active = serializers.BooleanField(default=True)
+        name = fields.SlugField(max_length=64)
+        host = fields.CharField(max_length=255)
+        api_port = fields.IntegerField(min_value=1, max_value=65535, default=8728)
+        api_ssl = fields.BooleanField(default=False)
+        username = fields.CharField(max_length=100)
+        password = fields.CharField(max_length=255, write_only=True, required=False, default="")
+        site = fields.CharField(max_length=200, required=False, default="", allow_blank=True)
+        description = fields.CharField(required=False, default="", allow_blank=True)
+        address_pool = _pool_field(required=False, default="")
+        active = fields.BooleanField(default=True)
 
+    @extend_schema(
+        operation_id="routers_list", parameters=[PAGE_PARAMETER], responses={200: paginated(RouterOutput)}
+    )
     def get(self, request: Request) -> Response:
         return _paginated(request, self, selectors.router_list(), RouterOutput)
 
+    @extend_schema(request=InputSerializer, responses={201: RouterOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -112,19 +141,21 @@ class RouterListCreateApi(_ReadWriteApi):
 
 class RouterDetailApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        host = serializers.CharField(max_length=255, required=False)
-        api_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
-        api_ssl = serializers.BooleanField(required=False)
-        username = serializers.CharField(max_length=100, required=False)
-        password = serializers.CharField(max_length=255, write_only=True, required=False)
-        site = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        description = serializers.CharField(required=False, allow_blank=True)
-        address_pool = serializers.CharField(max_length=43, required=False, allow_blank=True)
-        active = serializers.BooleanField(required=False)
+        host = fields.CharField(max_length=255, required=False)
+        api_port = fields.IntegerField(min_value=1, max_value=65535, required=False)
+        api_ssl = fields.BooleanField(required=False)
+        username = fields.CharField(max_length=100, required=False)
+        password = fields.CharField(max_length=255, write_only=True, required=False)
+        site = fields.CharField(max_length=200, required=False, allow_blank=True)
+        description = fields.CharField(required=False, allow_blank=True)
+        address_pool = _pool_field(required=False)
+        active = fields.BooleanField(required=False)
 
+    @extend_schema(responses={200: RouterOutput})
     def get(self, request: Request, name: str) -> Response:
         return Response(RouterOutput(selectors.router_get(name=name)).data)
 
+    @extend_schema(request=InputSerializer, responses={200: RouterOutput})
     def patch(self, request: Request, name: str) -> Response:
         router = selectors.router_get(name=name)
         body = self.InputSerializer(data=request.data)
@@ -132,6 +163,7 @@ class RouterDetailApi(_ReadWriteApi):
         router = services.router_update(router=router, **body.validated_data)
         return Response(RouterOutput(router).data)
 
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, name: str) -> Response:
         services.router_delete(router=selectors.router_get(name=name))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -144,6 +176,7 @@ class RouterReconcileApi(APIView):
         command_id = serializers.CharField()
         router = serializers.CharField()
 
+    @extend_schema(request=None, responses={202: OutputSerializer})
     def post(self, request: Request, name: str) -> Response:
         router = selectors.router_get(name=name)
         envelope = services.router_reconcile_request(router=router)
@@ -172,7 +205,7 @@ class ServiceOutput(serializers.Serializer):
     in_sync = serializers.BooleanField()
     last_result = serializers.SerializerMethodField()
     online = serializers.BooleanField(allow_null=True)
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -191,32 +224,38 @@ class ServiceOutput(serializers.Serializer):
         }
 
 
-class ServiceListCreateApi(_ReadWriteApi):
+class ServiceListCreateApi(_ServiceReadWriteApi):
     class FilterSerializer(serializers.Serializer):
         client_id = serializers.IntegerField(required=False)
-        router = serializers.SlugField(required=False)
+        router = fields.SlugField(required=False)
         status = serializers.ChoiceField(choices=ServiceStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer):
-        subscription_id = serializers.IntegerField(min_value=1)
-        client_id = serializers.IntegerField(min_value=1)
-        router = serializers.SlugField(max_length=64)
-        pppoe_username = serializers.RegexField(
-            r"^[^\s]+$",
+        subscription_id = fields.IntegerField(min_value=1)
+        client_id = fields.IntegerField(min_value=1)
+        router = fields.SlugField(max_length=64)
+        pppoe_username = fields.RegexField(
+            r"^[^\s\x00]+$",
             max_length=64,
             error_messages={"invalid": gettext_lazy("The user name cannot contain spaces.")},
         )
-        pppoe_password = serializers.CharField(max_length=128, write_only=True)
+        pppoe_password = fields.CharField(max_length=128, write_only=True)
         address = serializers.IPAddressField(protocol="IPv4", required=False, allow_null=True, default=None)
-        plan_code = serializers.CharField(max_length=64)
+        plan_code = fields.CharField(max_length=64)
         download = _speed_field()
         upload = _speed_field()
 
+    @extend_schema(
+        operation_id="services_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(ServiceOutput)},
+    )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         return _paginated(request, self, selectors.service_list(**filters.validated_data), ServiceOutput)
 
+    @extend_schema(request=InputSerializer, responses={201: ServiceOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -226,18 +265,20 @@ class ServiceListCreateApi(_ReadWriteApi):
         return Response(ServiceOutput(service).data, status=status.HTTP_201_CREATED)
 
 
-class ServiceDetailApi(_ReadWriteApi):
+class ServiceDetailApi(_ServiceReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        plan_code = serializers.CharField(max_length=64, required=False)
+        plan_code = fields.CharField(max_length=64, required=False)
         download = _speed_field(required=False)
         upload = _speed_field(required=False)
-        pppoe_password = serializers.CharField(max_length=128, write_only=True, required=False)
+        pppoe_password = fields.CharField(max_length=128, write_only=True, required=False)
         address = serializers.IPAddressField(protocol="IPv4", required=False)
-        router = serializers.SlugField(max_length=64, required=False)
+        router = fields.SlugField(max_length=64, required=False)
 
+    @extend_schema(responses={200: ServiceOutput})
     def get(self, request: Request, subscription_id: int) -> Response:
         return Response(ServiceOutput(selectors.service_get(subscription_id=subscription_id)).data)
 
+    @extend_schema(request=InputSerializer, responses={200: ServiceOutput, **error_responses(409)})
     def patch(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -255,6 +296,7 @@ class ServiceSuspendApi(APIView):
     class InputSerializer(serializers.Serializer):
         reason = serializers.ChoiceField(choices=SuspensionReason.choices, default=SuspensionReason.MANUAL)
 
+    @extend_schema(request=InputSerializer, responses={200: ServiceOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -268,6 +310,7 @@ class ServiceSuspendApi(APIView):
 class ServiceReactivateApi(APIView):
     permission_classes = [CanWrite]
 
+    @extend_schema(request=None, responses={200: ServiceOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         service = services.service_reactivate(service=service, now=timezone.now())
@@ -277,6 +320,7 @@ class ServiceReactivateApi(APIView):
 class ServiceTerminateApi(APIView):
     permission_classes = [CanWrite]
 
+    @extend_schema(request=None, responses={200: ServiceOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         service = services.service_terminate(service=service, now=timezone.now())
@@ -289,7 +333,7 @@ class DiagnosisOutput(serializers.Serializer):
     router = serializers.CharField(source="router_name")
     status = serializers.SerializerMethodField()
     requested_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
     online = serializers.BooleanField(allow_null=True)
     address = serializers.CharField()
     uptime = serializers.CharField()
@@ -307,6 +351,7 @@ class ServiceDiagnoseApi(APIView):
         request_id = serializers.CharField()
         status_url = serializers.CharField()
 
+    @extend_schema(request=None, responses={202: OutputSerializer, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         diagnosis = services.service_diagnose(
@@ -327,6 +372,7 @@ class ServiceDiagnoseApi(APIView):
 class ServiceDiagnosisDetailApi(APIView):
     permission_classes = [CanRead | HasScope("network.diagnose")]
 
+    @extend_schema(responses={200: DiagnosisOutput})
     def get(self, request: Request, subscription_id: int, request_id: Any) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         diagnosis = selectors.diagnosis_get(service=service, request_id=str(request_id))
@@ -345,9 +391,10 @@ class ServiceCommandListApi(APIView):
         kick = serializers.BooleanField()
         created_at = serializers.DateTimeField()
         result = serializers.CharField()
-        result_at = serializers.DateTimeField()
+        result_at = serializers.DateTimeField(allow_null=True)
         error = serializers.CharField()
 
+    @extend_schema(parameters=[PAGE_PARAMETER], responses={200: paginated(OutputSerializer)})
     def get(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
         return _paginated(
@@ -369,7 +416,7 @@ class MyServiceOutput(serializers.Serializer):
     # Whether the router already applied the latest change (e.g. the reconnection after a payment).
     applied = serializers.BooleanField(source="in_sync")
     online = serializers.BooleanField(allow_null=True)
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
 
     def get_speed(self, service: Service) -> dict[str, str]:
         return {"download": service.download, "upload": service.upload}
@@ -383,6 +430,7 @@ def _own_client_id(request: Request) -> int:
 
 
 class MyServiceListApi(APIView):
+    @extend_schema(responses={200: MyServiceOutput(many=True)})
     def get(self, request: Request) -> Response:
         client_id = _own_client_id(request)
         services_ = selectors.service_list(client_id=client_id).exclude(status=ServiceStatus.TERMINATED)
@@ -390,6 +438,7 @@ class MyServiceListApi(APIView):
 
 
 class MyServiceDetailApi(APIView):
+    @extend_schema(responses={200: MyServiceOutput})
     def get(self, request: Request, subscription_id: int) -> Response:
         client_id = _own_client_id(request)
         service = selectors.service_get(subscription_id=subscription_id, client_id=client_id)

@@ -183,6 +183,29 @@ def handle_plan_changed(envelope: Envelope) -> None:
         )
 
 
+def handle_subscription_moved(envelope: Envelope) -> None:
+    """Moves the service to another router (and address): the old router drops it, the new one
+    provisions it."""
+    data = envelope.data
+    service = _service_or_none(data["subscription_id"])
+    if service is None:
+        raise PermanentFailure(f"move of subscription {data['subscription_id']}, which has no service")
+    if service.status == ServiceStatus.TERMINATED:
+        logger.info("move of terminated subscription %s ignored", service.subscription_id)
+        return
+    router = Router.objects.filter(name=data["router"]).first()
+    if router is None:
+        raise PermanentFailure(f"subscription {data['subscription_id']}: unknown router {data['router']!r}")
+    with _refusals_are_permanent(envelope):
+        services.service_update(
+            service=service,
+            router=router,
+            address=data.get("address"),
+            now=timezone.now(),
+            causation=envelope,
+        )
+
+
 def handle_subscription_cancelled(envelope: Envelope) -> None:
     """Terminates the service; a subscription that never got one needs nothing."""
     service = _service_or_none(envelope.data["subscription_id"])
@@ -212,6 +235,7 @@ BILLING_HANDLERS_MANY: dict[str, HandlerMany] = {
 CLIENTS_HANDLERS: dict[str, Callable[[Envelope], None]] = {
     "clients.subscription.created": handle_subscription_created,
     "clients.subscription.plan_changed": handle_plan_changed,
+    "clients.subscription.moved": handle_subscription_moved,
     "clients.subscription.cancelled": handle_subscription_cancelled,
 }
 

@@ -17,7 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
+from backoffice.access.openapi import PAGE_PARAMETER
 from backoffice.support import selectors, services
 from backoffice.support.models import Ticket, TicketComment, TicketSource, TicketStatus
 
@@ -114,20 +116,22 @@ class TicketListApi(_ReadWriteApi):
         status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False, min_value=1)
-        subject = serializers.CharField(max_length=200)
-        body = serializers.CharField(required=False, default="", allow_blank=True)
+        client_id = fields.IntegerField(required=False, min_value=1)
+        subject = fields.CharField(max_length=200)
+        body = fields.CharField(required=False, default="", allow_blank=True)
         source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
             choices=TicketSource.choices,
             required=False,
             help_text="Only services may say where a ticket comes from (the bot: bot); staff open "
             "agent tickets and subscribers portal tickets.",
         )
-        conversation_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+        conversation_id = fields.CharField(max_length=100, required=False, default="", allow_blank=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: TicketPage, **_errors(400, 401, 403)})
+    @extend_schema(
+        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: TicketPage, **_errors(400, 401, 403)}
+    )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         tickets = selectors.ticket_list(principal=principal_of(request), **filters.validated_data)
         return _paginated(request, self, tickets, TicketOutputSerializer)

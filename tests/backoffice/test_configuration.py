@@ -40,6 +40,9 @@ PRODUCTION = {
     "ENLACE_ALLOWED_HOSTS": "backoffice.example.ec",
     "ENLACE_PORTAL_ALLOWED_HOSTS": "portal.example.ec",
     "ENLACE_REDIS_URL": redis_url(3),
+    "ENLACE_ROUTER_SECRET_KEY": "a-production-router-key-for-the-test",
+    "ENLACE_CHATBOT_METADATA_KEY": "a-production-metadata-key-for-the-test",
+    "ENLACE_CELERY_BROKER_URL": redis_url(3),
 }
 
 

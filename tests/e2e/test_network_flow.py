@@ -27,7 +27,8 @@ from tests.fixtures.stack import fresh_stack
 PG_PREFIX = pg_prefix("enlace_netflow_e2e_")
 REDIS_URL = redis_url(8)
 ROUTER_PASSWORD = "enlace-demo"
-SUBSCRIPTION = 1001  # demo subscriber 1 (client 1), provisioned on r1 by seed_network_demo
+# Demo subscriber 1 (client 1): created by seed_clients_demo on r1, provisioned from its events.
+SUBSCRIPTION = 1001
 CLIENT = 1
 USERNAME = "demo0001"
 SUSPENSION_LIST = "morosos"

@@ -1,4 +1,10 @@
-"""A real identity and network server (the back-office under Daphne) for the portal's tests."""
+"""A real back-office (identity, clients and network under Daphne) for the portal's tests.
+
+``network_demo`` adds the demo data the way the running system gets it: routers registered with
+the network service, clients, plans and subscriptions created by the clients service, and a
+Tansu broker, the outbox relay, the ``network-clients`` consumer and a Celery worker (contract
+PDFs) so that the network service provisions the subscriptions from the clients' events.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ PG_PREFIX = pg_prefix("enlace_ptltest_")
 ALIASES = ("default", "clients", "billing", "network", "support")
 SERVICES = ("identity", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
-# No router needs to listen: the demo services' commands just wait in the outbox.
+# No router needs to listen: the network service's commands to it are published and never applied.
 DEMO_ROUTERS = '[{"name": "r1", "port": 8728, "username": "admin", "password": "x"}]'
 
 
@@ -76,6 +82,8 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "ENLACE_PG_DB_PREFIX": PG_PREFIX,
         "ENLACE_REDIS_URL": redis_url(4),
         "ENLACE_VAR_DIR": str(var_dir),
+        # Contract renders queue on the filesystem broker under the var dir (no server needed).
+        "ENLACE_CELERY_BROKER_URL": "filesystem://",
         "PYTHONPATH": str(ROOT),
     }
     manage = [sys.executable, "-m", "backoffice"]
@@ -109,20 +117,52 @@ def identity_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(name="identity")
 def identity_fixture(identity_server: IdentityServer, settings: Any) -> IdentityServer:
-    """The portal under test talks to the real identity server (and its network service)."""
+    """The portal under test talks to the real identity server (and its network and clients services)."""
     settings.ENLACE_IDENTITY_URL = identity_server.url
     settings.ENLACE_NETWORK_URL = identity_server.url
+    settings.ENLACE_CLIENTS_URL = identity_server.url
     return identity_server
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session", name="network_demo")
-def network_demo_fixture(identity_server: IdentityServer) -> IdentityServer:
-    """The server's network service holds the demo services (client ids 1..6)."""
-    subprocess.run(
-        [sys.executable, "-m", "backoffice", "seed_network_demo", "--routers", DEMO_ROUTERS],
-        env=identity_server.env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    return identity_server
+def network_demo_fixture(identity_server: IdentityServer) -> Iterator[IdentityServer]:
+    """The server's clients service holds the demo clients 1-6 and subscriptions 1001-1006, and
+    its network service has provisioned them from the clients service's events."""
+    from scripts.devstack import DEMO_SUBSCRIPTIONS, wait_for_network_services
+    from tests.fixtures.kafka import TansuBroker
+
+    broker = TansuBroker()
+    broker.start()
+    env = {**identity_server.env, "ENLACE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}
+    manage = [sys.executable, "-m", "backoffice"]
+    for seed in (["seed_network_demo", "--routers", DEMO_ROUTERS], ["seed_clients_demo", "--routers", "r1"]):
+        subprocess.run([*manage, *seed], env=env, check=True, cwd=ROOT, capture_output=True)
+    var_dir = Path(env["ENLACE_VAR_DIR"])
+    workers: list[subprocess.Popen[bytes]] = []
+    logs = []
+    try:
+        for name, args in (
+            ("relay", [*manage, "relay"]),
+            ("network-clients", [*manage, "consume", "network-clients"]),
+            ("celery-worker", [sys.executable, "-m", "celery", "-A", "backoffice", "worker", "-c", "1"]),
+        ):
+            log = open(var_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed below)
+            logs.append(log)
+            workers.append(subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        wait_for_network_services(identity_server.url, DEMO_SUBSCRIPTIONS, timeout=120)
+        yield identity_server
+    finally:
+        for process in reversed(workers):
+            _stop(process)
+        for log in logs:
+            log.close()
+        broker.stop()

@@ -22,7 +22,12 @@ from backoffice.identity.services.accounts import (
     user_profile_update,
     web_sign_in,
 )
-from backoffice.identity.services.activation import account_activate, activation_code_issue, email_verify
+from backoffice.identity.services.activation import (
+    account_activate,
+    activation_code_issue,
+    email_verify,
+    subscriber_account_for_client,
+)
 from backoffice.identity.services.passwords import (
     password_change,
     password_reset_confirm,
@@ -40,6 +45,7 @@ __all__ = [
     "password_reset_confirm",
     "password_reset_request",
     "sign_in_unlock",
+    "subscriber_account_for_client",
     "token_logout",
     "token_obtain",
     "token_refresh",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from backoffice.identity.services.accounts import (
     audit_record,
 )
 from backoffice.identity.services.passwords import _one_time_token_create, _one_time_token_use
+
+logger = logging.getLogger(__name__)
 
 ACTIVATION_CODE_DAYS = 7
 EMAIL_VERIFICATION_DAYS = 7
@@ -76,6 +79,64 @@ def activation_code_issue(
             now=now,
         )
     return code, row
+
+
+def subscriber_account_for_client(
+    *, client_id: int, email: str | None, full_name: str, language: str, now: datetime
+) -> str:
+    """Gives the client registered by the clients service its portal account: links an existing
+    subscriber account with this e-mail, or issues an activation code and e-mails it (on
+    commit). Returns what it did: "linked", "code_sent", or why nothing was done ("no_email",
+    "already_linked", "pending_code", "email_taken")."""
+    if not email:
+        return "no_email"
+    email = _normalize_email(email)
+    with transaction.atomic(using=DB):
+        user = User.objects.using(DB).select_for_update().filter(email=email).first()
+        if user is not None:
+            if user.client_id == client_id:
+                return "already_linked"
+            if user.client_id is None and user.roles == [Role.SUBSCRIBER.value]:
+                user.client_id = client_id
+                user.save(using=DB, update_fields=["client_id"])
+                audit_record(
+                    kind=AuditEvent.Kind.ACTIVATED,
+                    meta=RequestMeta(),
+                    user=user,
+                    detail={"client_id": client_id, "linked": True},
+                    now=now,
+                )
+                return "linked"
+            # Staff, or a subscriber of another client: never hand them this client's data.
+            logger.warning(
+                "client %s: e-mail %s belongs to another account; no account linked", client_id, email
+            )
+            return "email_taken"
+        pending = ActivationCode.objects.using(DB).filter(
+            email=email, client_id=client_id, used_at=None, expires_at__gt=now
+        )
+        if pending.exists():
+            return "pending_code"
+        code, _row = activation_code_issue(
+            email=email,
+            client_id=client_id,
+            full_name=full_name,
+            language=language,
+            issued_by=None,
+            meta=RequestMeta(),
+            now=now,
+        )
+        transaction.on_commit(
+            lambda: emails.activation_code_send(
+                email=email,
+                code=code,
+                full_name=full_name,
+                language=language,
+                valid_days=ACTIVATION_CODE_DAYS,
+            ),
+            using=DB,
+        )
+    return "code_sent"
 
 
 def account_activate(*, email: str, code: str, password: str, meta: RequestMeta, now: datetime) -> User:

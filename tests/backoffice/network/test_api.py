@@ -68,6 +68,16 @@ def test_an_agent_is_not_network_staff(router, bob, client_as):
     assert client_as(bob).get(f"{BASE}/routers/").status_code == 403
 
 
+def test_an_agent_reads_a_subscribers_service_beside_the_chat_but_cannot_change_it(
+    service_factory, router, bob, client_as
+):
+    service = service_factory(router=router)
+    agent = client_as(bob)
+
+    assert agent.get(f"{BASE}/services/{service.subscription_id}/").json()["status"] == service.status
+    assert agent.post(f"{BASE}/services/{service.subscription_id}/suspend", {}).status_code == 403
+
+
 def test_a_router_with_services_cannot_be_deleted(service_factory, router, nora, client_as):
     service_factory(router=router)
 

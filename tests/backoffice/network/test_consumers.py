@@ -427,3 +427,38 @@ def test_a_cancelled_subscription_is_terminated(service_factory, now, outbox, de
     assert Service.objects.get(subscription_id=501).status == "terminated"
     [command] = outbox(topic=NETWORK_COMMANDS)
     assert command["data"]["status"] == "terminated"
+
+
+def test_a_moved_subscription_leaves_its_router_and_is_provisioned_on_the_new_one(
+    service_factory, router_factory, now, outbox, deliver
+):
+    old = router_factory(name="torre-norte")
+    router_factory(name="torre-sur", address_pool="10.21.0.0/24")
+    service_factory(subscription_id=501, router=old, address="10.20.0.7")
+
+    deliver(
+        "network-clients",
+        _message(
+            "clients.subscription.moved",
+            subscription_id=501,
+            client_id=1,
+            router="torre-sur",
+            address="10.21.0.9",
+        ),
+    )
+
+    service = Service.objects.select_related("router").get(subscription_id=501)
+    assert (service.router.name, service.address) == ("torre-sur", "10.21.0.9")
+    leave, arrive = outbox(topic=NETWORK_COMMANDS)
+    assert (leave["key"], leave["data"]["status"]) == ("torre-norte", "terminated")
+    assert (arrive["key"], arrive["data"]["address"]) == ("torre-sur", "10.21.0.9")
+
+
+def test_a_move_to_an_unknown_router_goes_to_the_dead_letter_queue(service_factory, now, deliver):
+    service_factory(subscription_id=501)
+
+    with pytest.raises(PermanentFailure, match="unknown router"):
+        deliver(
+            "network-clients",
+            _message("clients.subscription.moved", subscription_id=501, client_id=1, router="torre-x"),
+        )
