@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.config import (
@@ -329,3 +330,32 @@ ENLACE_PAYPAL_CLIENT_ID = env_optional("ENLACE_PAYPAL_CLIENT_ID")
 ENLACE_PAYPAL_CLIENT_SECRET = env_optional("ENLACE_PAYPAL_CLIENT_SECRET")
 ENLACE_PAYPAL_WEBHOOK_ID = env_optional("ENLACE_PAYPAL_WEBHOOK_ID")
 ENLACE_PAYPAL_API_BASE = env_str("ENLACE_PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com")
+
+# --- Celery (backoffice/celery.py): the billing run and dunning, invoice e-mails --------------------
+# Embedded mode needs no broker: kombu's filesystem transport, a folder under var/ shared by the
+# worker and beat on one machine. Production sets a real one (Redis), since containers do not
+# share that folder.
+_CELERY_DIR = VAR_DIR / "celery"
+if env_optional("ENLACE_CELERY_BROKER_URL"):
+    CELERY_BROKER_URL = env_str("ENLACE_CELERY_BROKER_URL")
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+elif PRODUCTION:
+    raise ConfigError("ENLACE_CELERY_BROKER_URL must be set in production (e.g. redis://redis:6379/1)")
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_CELERY_DIR / "queue"),
+        "data_folder_out": str(_CELERY_DIR / "queue"),
+        "processed_folder": str(_CELERY_DIR / "processed"),
+        "control_folder": str(_CELERY_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # Today's billing run (subscriptions billed on today's day), then dunning (reminders,
+    # overdue accounts): once a day, early, before staff and subscribers look.
+    "billing-daily": {"task": "billing.daily", "schedule": crontab(hour=6, minute=0)},
+    # Invoice PDFs not e-mailed yet (the run issues them; this sends them in batches).
+    "billing-invoices-email": {"task": "billing.invoices_email", "schedule": crontab(minute="*/5")},
+}
