@@ -9,7 +9,6 @@ installed app's ``tasks.py``.
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 
 from celery import Celery
