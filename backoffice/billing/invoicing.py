@@ -294,11 +294,13 @@ def _segments_of(low: int, high: int, until: date) -> dict[int, tuple[pricing.Se
             [low, high, until],
         )
         rows: Any = cursor.fetchall()
-    for pk, *values in rows:
-        key = tuple(values)
+    for pk, effective_from, plan_code, plan_name, monthly_price, tax_rate in rows:
+        # A raw cursor on SQLite (embedded mode) returns numeric columns as int or float:
+        # back to Decimal through their text, exact for the two decimals stored.
+        key = (effective_from, plan_code, plan_name, Decimal(str(monthly_price)), Decimal(str(tax_rate)))
         segment = seen.get(key)
         if segment is None:
-            segment = seen[key] = pricing.Segment(*values)
+            segment = seen[key] = pricing.Segment(*key)
         found[pk].append(segment)
     return {pk: tuple(segments) for pk, segments in found.items()}
 
