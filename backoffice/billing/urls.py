@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from backoffice.billing import api
+from backoffice.billing import api, pages
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/<int:client_id>/", api.AccountDetailApi.as_view(), name="account-detail"),
@@ -25,4 +25,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/payments/", api.MyPaymentListApi.as_view(), name="my-payment-list"),
     path("me/checkouts/", api.MyCheckoutCreateApi.as_view(), name="my-checkout-create"),
     path("me/checkouts/<uuid:reference>/", api.MyCheckoutDetailApi.as_view(), name="my-checkout-detail"),
+]
+
+# Pages outside the API prefix (mounted at the root by backoffice/urls.py).
+root_urlpatterns: list[URLPattern | URLResolver] = [
+    path("billing/dashboard/", pages.dashboard, name="billing-dashboard"),
 ]
