@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,12 +66,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, stripe: StripeServer) -> Ite
         yield running
 
 
-def _signed_in(stack: Stack, email: str) -> httpx.Client:
-    client = httpx.Client(base_url=stack.backoffice_url, timeout=10)
-    answer = client.post("/api/identity/v1/token", json={"email": email, "password": DEMO_PASSWORD})
-    assert answer.status_code == 200, answer.text
-    client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    return client
+@contextmanager
+def _signed_in(stack: Stack, email: str) -> Iterator[httpx.Client]:
+    """An HTTP client on the back office carrying a real bearer token from identity."""
+    with httpx.Client(base_url=stack.backoffice_url, timeout=10) as client:
+        answer = client.post("/api/identity/v1/token", json={"email": email, "password": DEMO_PASSWORD})
+        assert answer.status_code == 200, answer.text
+        client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+        yield client
 
 
 @pytest.fixture(scope="module")
