@@ -40,6 +40,8 @@ def test_every_demo_subscriber_has_this_months_invoice_and_only_the_chosen_one_i
     assert client_balance(client_id=1) == Decimal("57.50")
     overdue = outbox(type="billing.account.overdue")
     assert [event["data"]["client_id"] for event in overdue] == [1]
+    # Nobody's balance reached zero: no reconnection is announced at start.
+    assert outbox(type="billing.account.settled") == []
     # Everyone else paid February and owes only March, not yet due.
     for client_id in range(2, 7):
         assert not BillingAccount.objects.get(client_id=client_id).overdue

@@ -7,7 +7,8 @@ ledger and dunning see exactly what they would. Then, as if the demo had been ru
 
 - last month's invoices were issued on its 1st; every subscriber paid theirs in cash, except
   the ``--overdue-client`` ones;
-- this month's invoices are issued today (so every subscriber has one to see and pay);
+- this month's invoices are issued today (so every subscriber has one to see and pay), and no
+  balance reaches zero (no ``billing.account.settled`` at start);
 - dunning runs today: an unpaid invoice of last month is past its due date and the grace
   period, so its client is declared overdue (``billing.account.overdue``), and the network
   service suspends them: the pay-to-reconnect flow can be tried at once.
@@ -110,10 +111,14 @@ class Command(DemoSeedCommand):
                 plan=PLANS[plan],
                 now=now,
             )
-        # Last month's run, on its 1st, and the payments of those who paid (on the 5th).
+        # Last month's run, on its 1st, and this month's, today.
         issued = invoicing.billing_run(
             month=last_month, today=last_month, now=now, billing_days=[BILLING_DAY]
         ).issued
+        issued += invoicing.billing_run(month=today, today=today, now=now, billing_days=[BILLING_DAY]).issued
+        # Then last month's payments (received on its 5th), recorded after this month's invoices
+        # so that no balance reaches zero: the demo starts without billing.account.settled
+        # events, which would race with whatever a tester does to the network first.
         paid_on = timezone.make_aware(datetime.combine(last_month.replace(day=5), time(10, 0)))
         payments = 0
         for invoice in Invoice.objects.filter(
@@ -129,8 +134,6 @@ class Command(DemoSeedCommand):
                 now=now,
             )
             payments += 1
-        # This month's run, today, then the day's dunning.
-        issued += invoicing.billing_run(month=today, today=today, now=now, billing_days=[BILLING_DAY]).issued
         dunning = dunning_run(today=today, now=now)
         self.stdout.write(
             f"{len(DEMO_CLIENTS)} demo billing accounts, {issued} invoices issued, {payments} payments, "
