@@ -294,10 +294,12 @@ def _segments_of(low: int, high: int, until: date) -> dict[int, tuple[pricing.Se
             [low, high, until],
         )
         rows: Any = cursor.fetchall()
-    for pk, effective_from, plan_code, plan_name, monthly_price, tax_rate in rows:
+    if connections[DB].vendor == "sqlite":
         # A raw cursor on SQLite (embedded mode) returns numeric columns as int or float:
-        # back to Decimal through their text, exact for the two decimals stored.
-        key = (effective_from, plan_code, plan_name, Decimal(str(monthly_price)), Decimal(str(tax_rate)))
+        # back to Decimal through their text, exact for the decimals stored.
+        rows = [(pk, *rest, Decimal(str(price)), Decimal(str(rate))) for pk, *rest, price, rate in rows]
+    for pk, *values in rows:
+        key = tuple(values)
         segment = seen.get(key)
         if segment is None:
             segment = seen[key] = pricing.Segment(*key)
