@@ -1,18 +1,29 @@
-"""The Celery application of the back office (``celery -A backoffice worker``).
+"""The back office's Celery app: ``celery -A backoffice.celery worker`` / ``beat``.
 
-Configured from Django settings (``CELERY_*``): the broker is ``ENLACE_CELERY_BROKER_URL`` —
-kombu's filesystem transport under ``var/celery`` in embedded mode (no server, works across
-processes), Redis in tests and docker-compose. Tasks live in each service's ``tasks.py``.
+Configured from Django's settings (``CELERY_*``, see backoffice/settings.py): the broker is
+``ENLACE_CELERY_BROKER_URL`` (embedded default: kombu's filesystem transport under
+``var/celery``), the beat schedule is ``CELERY_BEAT_SCHEDULE``. Tasks are found in each
+installed app's ``tasks.py``.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
-app = Celery("enlace")
+app = Celery("backoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["backoffice.clients"])
+app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _filesystem_folders(sender: Celery, **_: object) -> None:
+    """The filesystem transport (embedded mode) expects its folders to exist."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if key in options:
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.databases import SERVICES, service_db
@@ -270,10 +271,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _CELERY_DIR = VAR_DIR / "celery"
     (_CELERY_DIR / "queue").mkdir(parents=True, exist_ok=True)
     (_CELERY_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    (_CELERY_DIR / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_CELERY_DIR / "queue"),
         "data_folder_out": str(_CELERY_DIR / "queue"),
         "processed_folder": str(_CELERY_DIR / "processed"),
+        # Worker remote control (celery inspect/ping) over the same transport.
+        "control_folder": str(_CELERY_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("ENLACE_CELERY_QUEUE", "enlace")
@@ -334,3 +338,12 @@ ENLACE_PAYPAL_CLIENT_ID = env_optional("ENLACE_PAYPAL_CLIENT_ID")
 ENLACE_PAYPAL_CLIENT_SECRET = env_optional("ENLACE_PAYPAL_CLIENT_SECRET")
 ENLACE_PAYPAL_WEBHOOK_ID = env_optional("ENLACE_PAYPAL_WEBHOOK_ID")
 ENLACE_PAYPAL_API_BASE = env_str("ENLACE_PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com")
+
+# --- Celery beat: the billing run and dunning, invoice e-mails ---------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    # Today's billing run (subscriptions billed on today's day), then dunning (reminders,
+    # overdue accounts): once a day, early, before staff and subscribers look.
+    "billing-daily": {"task": "billing.daily", "schedule": crontab(hour=6, minute=0)},
+    # Invoice PDFs not e-mailed yet (the run issues them; this sends them in batches).
+    "billing-invoices-email": {"task": "billing.invoices_email", "schedule": crontab(minute="*/5")},
+}

@@ -29,6 +29,7 @@ SERVICE_ALIASES = ("default", "clients", "billing", "network", "support")
 DEMO_PASSWORD = "Enlace-Demo-2026"
 DEMO_USERS = ("admin", "agent", "billing", "noc", "subscriber")
 NETWORK_CONSUMERS = ("network-results", "network-billing", "network-clients")
+BILLING_CONSUMERS = ("billing-clients",)
 # The support bot's OAuth2 client and the key the portal signs conversation metadata with: demo
 # values for the embedded mode (docker-compose and production set their own).
 CHATBOT_CLIENT_ID = "enlace-chatbot"
@@ -173,11 +174,16 @@ class StackConfig:
     routers: list[RouterSpec] = field(default_factory=list)
     with_netagent: bool = True
     with_network_consumer: bool = True
+    with_billing_consumer: bool = True
+    # The Celery worker and beat (the daily billing run and dunning, invoice e-mails).
+    with_celery: bool = True
     # The Rasa server and the action server (off in the tests, which start their own bot).
     with_chatbot: bool = False
     rasa_port: int = 5005
     actions_port: int = 5055
     demo_data: bool = True
+    # Demo clients who did not pay last month: overdue past grace, so suspended (make run: 1).
+    demo_overdue_clients: list[int] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -301,6 +307,9 @@ class Stack:
             self.run_step(
                 "demo clients", [PYTHON, "-m", "backoffice", "seed_clients_demo", "--routers", names]
             )
+        # After the network's: an overdue account's suspension needs its service to exist.
+        overdue = [arg for c in self.config.demo_overdue_clients for arg in ("--overdue-client", str(c))]
+        self.run_step("demo billing", [PYTHON, "-m", "backoffice", "seed_billing_history", *overdue])
 
     def start_routers(self) -> None:
         for router in self.config.routers:
@@ -380,22 +389,6 @@ class Stack:
             ],
         )
         self.spawn("relay", [PYTHON, "-m", "backoffice", "relay"])
-        # Contracts as PDF (and other background work); embedded mode's broker is var/celery.
-        self.spawn(
-            "celery-worker",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "backoffice",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "1",
-            ],
-        )
         for consumer in IDENTITY_CONSUMERS:
             self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])
         if not self.config.embedded:
@@ -404,8 +397,23 @@ class Stack:
             # One process per consumer group the network service declares (consumers.py).
             for consumer in NETWORK_CONSUMERS:
                 self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])
+        if self.config.with_billing_consumer:
+            # Billing's copy of the clients service's clients and subscriptions.
+            for consumer in BILLING_CONSUMERS:
+                self.spawn(consumer, [PYTHON, "-m", "backoffice", "consume", consumer])
+        if self.config.with_celery:
+            self.start_celery()
         wait_for_http(self.backoffice_url + "/healthz", 60)
         wait_for_http(self.portal_url + "/healthz", 60)
+
+    def start_celery(self) -> None:
+        """One Celery worker (solo pool: two cores are shared with everything else) for contract
+        PDFs and billing, and beat, whose schedule (settings ``CELERY_BEAT_SCHEDULE``) runs
+        billing and dunning daily. Embedded mode's broker is var/celery (no server)."""
+        celery = [PYTHON, "-m", "celery", "-A", "backoffice.celery"]
+        self.spawn("celery-worker", [*celery, "worker", "--pool", "solo", "--loglevel", "INFO"])
+        schedule = self.config.var_dir / "celerybeat-schedule"
+        self.spawn("celery-beat", [*celery, "beat", "--schedule", str(schedule), "--loglevel", "INFO"])
 
     def start_chatbot(self) -> None:
         """The action server and the Rasa server on the project's model (its Python 3.10
@@ -515,6 +523,11 @@ def _print_banner(stack: Stack) -> None:
     ]
     lines += ["", f"Demo accounts (password {DEMO_PASSWORD}):"]
     lines += [f"  {role:<11} {role}@enlace.demo" for role in DEMO_USERS]
+    if stack.config.demo_overdue_clients:
+        lines.append(
+            "  The subscriber has not paid last month's invoice: suspended until they pay "
+            "(the demo gateway moves no money)."
+        )
     lines += ["", f"Logs: {stack.log_dir}/", ""]
     print("\n".join(lines), flush=True)
 
@@ -544,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
         kafka_port=args.kafka_port,
         routers=routers,
         with_chatbot=not args.no_chatbot,
+        # The demo subscriber did not pay last month: suspended, to try paying to reconnect.
+        demo_overdue_clients=[1],
         rasa_port=args.rasa_port,
         actions_port=args.actions_port,
     )

@@ -294,11 +294,15 @@ def _segments_of(low: int, high: int, until: date) -> dict[int, tuple[pricing.Se
             [low, high, until],
         )
         rows: Any = cursor.fetchall()
+    if connections[DB].vendor == "sqlite":
+        # A raw cursor on SQLite (embedded mode) returns numeric columns as int or float:
+        # back to Decimal through their text, exact for the decimals stored.
+        rows = [(pk, *rest, Decimal(str(price)), Decimal(str(rate))) for pk, *rest, price, rate in rows]
     for pk, *values in rows:
         key = tuple(values)
         segment = seen.get(key)
         if segment is None:
-            segment = seen[key] = pricing.Segment(*values)
+            segment = seen[key] = pricing.Segment(*key)
         found[pk].append(segment)
     return {pk: tuple(segments) for pk, segments in found.items()}
 

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from backoffice.billing import api
+from backoffice.billing import api, pages
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/<int:client_id>/", api.AccountDetailApi.as_view(), name="account-detail"),
@@ -30,4 +30,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         api.MyDemoCheckoutCompleteApi.as_view(),
         name="my-checkout-demo-complete",
     ),
+]
+
+# Pages outside the API prefix (mounted at the root by backoffice/urls.py).
+root_urlpatterns: list[URLPattern | URLResolver] = [
+    path("billing/dashboard/", pages.dashboard, name="billing-dashboard"),
 ]

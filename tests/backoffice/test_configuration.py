@@ -36,12 +36,12 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 PRODUCTION = {
     "ENLACE_ENV": "production",
     "ENLACE_SECRET_KEY": "a-production-secret-for-the-test",
+    "ENLACE_ROUTER_SECRET_KEY": "a-production-router-secret-for-the-test",
+    "ENLACE_CHATBOT_METADATA_KEY": "a-production-chatbot-metadata-key-for-the-test",
     "ENLACE_PORTAL_SECRET_KEY": "a-production-secret-for-the-test",
     "ENLACE_ALLOWED_HOSTS": "backoffice.example.ec",
     "ENLACE_PORTAL_ALLOWED_HOSTS": "portal.example.ec",
     "ENLACE_REDIS_URL": redis_url(3),
-    "ENLACE_ROUTER_SECRET_KEY": "a-production-router-key-for-the-test",
-    "ENLACE_CHATBOT_METADATA_KEY": "a-production-metadata-key-for-the-test",
     "ENLACE_CELERY_BROKER_URL": redis_url(3),
 }
 
@@ -83,7 +83,7 @@ def _count(database: Path, table: str) -> int:
 
 def test_demo_seeding_refuses_to_run_in_production(tmp_path: Path) -> None:
     development = _env(tmp_path)
-    for alias in ("default", "network"):
+    for alias in ("default", "network", "billing"):
         migrate = _run("backoffice", "migrate", "--database", alias, "-v0", env=development)
         assert migrate.returncode == 0, migrate.stderr
     _signing_key_create(tmp_path)
@@ -92,13 +92,26 @@ def test_demo_seeding_refuses_to_run_in_production(tmp_path: Path) -> None:
     users = _run("backoffice", "seed_identity_demo", env=production)
     demo_routers = '[{"name": "r1", "port": 8728}]'
     routers = _run("backoffice", "seed_network_demo", "--routers", demo_routers, env=production)
+    billing = _run("backoffice", "seed_billing_history", "--overdue-client", "1", env=production)
 
-    for result in (users, routers):
+    for result in (users, routers, billing):
         assert result.returncode != 0
         assert "refuses to run with ENLACE_ENV=production" in result.stderr
     assert _count(tmp_path / "identity.sqlite3", "identity_user") == 0
     assert _count(tmp_path / "network.sqlite3", "network_router") == 0
     assert _count(tmp_path / "network.sqlite3", "network_service") == 0
+    assert _count(tmp_path / "billing.sqlite3", "billing_billingaccount") == 0
+    assert _count(tmp_path / "billing.sqlite3", "billing_invoice") == 0
+
+
+def test_production_refuses_to_start_without_a_celery_broker(tmp_path: Path) -> None:
+    _signing_key_create(tmp_path)
+    production = {k: v for k, v in PRODUCTION.items() if k != "ENLACE_CELERY_BROKER_URL"}
+
+    result = _run("backoffice", "check", env=_env(tmp_path, **production))
+
+    assert result.returncode != 0
+    assert "ENLACE_CELERY_BROKER_URL must be set in production" in result.stderr
 
 
 def test_demo_seeding_runs_in_development(tmp_path: Path) -> None:

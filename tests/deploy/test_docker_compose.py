@@ -98,6 +98,22 @@ def test_every_network_consumer_the_service_declares_runs_in_compose(compose: di
         assert any(command.endswith(f"consume {spec.name}") for command in commands), spec.name
 
 
+def test_billing_runs_its_api_its_consumers_and_celery_worker_and_beat_in_compose(
+    compose: dict[str, Any],
+) -> None:
+    from backoffice.billing.consumers import CONSUMERS
+
+    services = compose["services"]
+    commands = [" ".join(service.get("command") or []) for service in services.values()]
+    for spec in CONSUMERS:
+        assert any(command.endswith(f"consume {spec.name}") for command in commands), spec.name
+    assert services["billing"]["environment"]["ENLACE_SERVICES"] == "billing"
+    # Beat queues the daily billing run; a worker runs it; both on a broker shared by containers.
+    assert sum(" beat" in command for command in commands) == 1
+    assert any(" worker" in command for command in commands)
+    assert services["celery-beat"]["environment"]["ENLACE_CELERY_BROKER_URL"].startswith("redis://")
+
+
 # --- Kafka: SASL over TLS, one principal per component, ACLs -----------------------------------------
 
 

@@ -71,7 +71,7 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
         for service in ("identity", "clients", "billing", "network", "support", "portal"):
             assert (tmp_path / f"{service}.sqlite3").exists(), service
 
-        _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
+        _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
             f"http://127.0.0.1:{backoffice}", f"http://127.0.0.1:{portal}", router_ports[0]
         )
     finally:
@@ -96,22 +96,36 @@ def _morosos(router_port: int) -> list[str]:
         pool.disconnect()
 
 
-def _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
+def _token(backoffice: str, email: str) -> str:
+    credentials = {"email": email, "password": "Enlace-Demo-2026"}
+    return str(httpx.post(backoffice + "/api/identity/v1/token", json=credentials).json()["access_token"])
+
+
+def _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
     backoffice: str, portal: str, router_port: int
 ) -> None:
-    credentials = {"email": "noc@enlace.demo", "password": "Enlace-Demo-2026"}
-    token = httpx.post(backoffice + "/api/identity/v1/token", json=credentials).json()["access_token"]
-    noc = httpx.Client(base_url=backoffice + "/api/network/v1", headers={"Authorization": f"Bearer {token}"})
-    # The demo subscriber (client 1) has subscription 1001 on the first emulated router.
+    noc = httpx.Client(
+        base_url=backoffice + "/api/network/v1",
+        headers={"Authorization": f"Bearer {_token(backoffice, 'noc@enlace.demo')}"},
+    )
+    billing = httpx.Client(
+        base_url=backoffice + "/api/billing/v1",
+        headers={"Authorization": f"Bearer {_token(backoffice, 'billing@enlace.demo')}"},
+    )
+    # The demo subscriber (client 1, subscription 1001 on the first emulated router) did not pay
+    # last month's invoice: billing declared the account overdue and the network suspended it.
+    account = billing.get("/accounts/1/").json()
+    assert account["overdue"] is True and float(account["balance"]) > 0, account
+
+    def suspended_on_its_router() -> bool:
+        service = noc.get("/services/1001/").json()
+        return bool(service["in_sync"] and service["status"] == "suspended")
+
     wait_until(
-        "the demo service is provisioned", lambda: noc.get("/services/1001/").json()["in_sync"], timeout=60
+        "the demo service is suspended for non-payment on its router", suspended_on_its_router, timeout=60
     )
     address = noc.get("/services/1001/").json()["address"]
-
-    assert noc.post("/services/1001/suspend", json={"reason": "overdue"}).status_code == 200
-    wait_until(
-        "the address is in the router's morosos list", lambda: address in _morosos(router_port), timeout=60
-    )
+    assert address in _morosos(router_port)
 
     browser = httpx.Client(base_url=portal, follow_redirects=True)
     browser.get("/signin/")
@@ -127,5 +141,10 @@ def _a_suspension_from_the_api_shows_on_the_router_and_in_the_portal(
     assert signed_in.status_code == 200
     assert "Suspendido" in signed_in.text  # the dashboard, in Spanish, shows the suspension
 
-    assert noc.post("/services/1001/reactivate").status_code == 200
+    # Billing staff record the subscriber's cash payment of the balance: settled, reconnected.
+    paid = billing.post(
+        "/payments/",
+        json={"client_id": 1, "amount": account["balance"], "method": "cash", "reference": "recibo demo"},
+    )
+    assert paid.status_code == 201, paid.text
     wait_until("the address left the morosos list", lambda: address not in _morosos(router_port), timeout=60)
