@@ -37,7 +37,7 @@ TIMEOUT = 60.0
 T = TypeVar("T")
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
+def wait_until(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:
@@ -102,7 +102,7 @@ def lines(stack: Stack, noc: httpx.Client) -> dict[int, dict[str, Any]]:
 
         return probe
 
-    found = {s: wait_for(f"service {s} active", up(s)) for s in (ALICE_SUBSCRIPTION, DIEGO_SUBSCRIPTION)}
+    found = {s: wait_until(f"service {s} active", up(s)) for s in (ALICE_SUBSCRIPTION, DIEGO_SUBSCRIPTION)}
     answer = noc.post(f"/api/network/v1/services/{CHARLIE_SUBSCRIPTION}/suspend", json={"reason": "overdue"})
     assert answer.status_code == 200, answer.text
     found[CHARLIE_SUBSCRIPTION] = answer.json()

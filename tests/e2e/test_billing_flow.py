@@ -24,10 +24,11 @@ import httpx
 import pytest
 
 from scripts.devstack import DEMO_PASSWORD, PYTHON, ROOT, RouterSpec, Stack
-from tests.e2e.test_network_flow import Router, wait_for
+from tests.e2e.test_network_flow import Router
 from tests.fakes import stripe_server
 from tests.fakes.stripe_server import StripeServer, sign
 from tests.fixtures.isolation import pg_prefix, redis_url
+from tests.fixtures.polling import wait_until
 from tests.fixtures.stack import fresh_stack
 
 PG_PREFIX = pg_prefix("enlace_billflow_e2e_")
@@ -121,10 +122,12 @@ def test_an_unpaid_invoice_past_grace_suspends_and_its_payment_webhook_reconnect
     stack: Stack, noc: httpx.Client, carol: httpx.Client, stripe: StripeServer
 ) -> None:
     r1 = Router(stack.config.routers[0])
-    alice = wait_for("service 1001 active on r1", lambda: applied(noc, ALICE_SUBSCRIPTION, "active"))
-    neighbour = wait_for("service 1003 active on r1", lambda: applied(noc, NEIGHBOUR_SUBSCRIPTION, "active"))
+    alice = wait_until("service 1001 active on r1", lambda: applied(noc, ALICE_SUBSCRIPTION, "active"))
+    neighbour = wait_until(
+        "service 1003 active on r1", lambda: applied(noc, NEIGHBOUR_SUBSCRIPTION, "active")
+    )
     assert alice["router"] == neighbour["router"] == "r1"
-    session = wait_for("Alice's CPE online", lambda: r1.session(ALICE_USER))
+    session = wait_until("Alice's CPE online", lambda: r1.session(ALICE_USER))
 
     # Alice owes this month's invoice (demo data); nobody is overdue yet.
     answer = carol.get("/api/billing/v1/invoices/", params={"client_id": ALICE, "status": "issued"})
@@ -140,14 +143,14 @@ def test_an_unpaid_invoice_past_grace_suspends_and_its_payment_webhook_reconnect
     assert "0 accounts declared overdue" in dunning_run(stack, due + timedelta(days=GRACE_DAYS))
     assert "6 accounts declared overdue" in dunning_run(stack, due + timedelta(days=GRACE_DAYS + 1))
 
-    wait_for("Alice's address in morosos", lambda: r1.suspended(alice["address"]))
-    wait_for(
+    wait_until("Alice's address in morosos", lambda: r1.suspended(alice["address"]))
+    wait_until(
         "Alice's PPP session kicked",
         lambda: (r1.session(ALICE_USER) or {}).get("session-id") != session["session-id"],
     )
-    body = wait_for("Alice's suspension applied", lambda: applied(noc, ALICE_SUBSCRIPTION, "suspended"))
+    body = wait_until("Alice's suspension applied", lambda: applied(noc, ALICE_SUBSCRIPTION, "suspended"))
     assert body["suspension_reason"] == "overdue"
-    wait_for("the neighbour's address in morosos", lambda: r1.suspended(neighbour["address"]))
+    wait_until("the neighbour's address in morosos", lambda: r1.suspended(neighbour["address"]))
     assert carol.get(f"/api/billing/v1/accounts/{ALICE}/").json()["overdue"] is True
 
     # A pay link for Alice's balance, paid at Stripe; Stripe's signed webhook tells billing.
@@ -178,8 +181,8 @@ def test_an_unpaid_invoice_past_grace_suspends_and_its_payment_webhook_reconnect
     assert answer.json() == {"event_id": json.loads(event)["id"], "result": "applied"}
 
     # billing.account.settled → the network service → the router: Alice is back online.
-    wait_for("Alice's address out of morosos", lambda: not r1.suspended(alice["address"]))
-    wait_for("Alice's reconnection applied", lambda: applied(noc, ALICE_SUBSCRIPTION, "active"))
+    wait_until("Alice's address out of morosos", lambda: not r1.suspended(alice["address"]))
+    wait_until("Alice's reconnection applied", lambda: applied(noc, ALICE_SUBSCRIPTION, "active"))
     account = carol.get(f"/api/billing/v1/accounts/{ALICE}/").json()
     assert account["overdue"] is False and Decimal(account["balance"]) == 0
     # Her neighbour on the same router has not paid and stays suspended.

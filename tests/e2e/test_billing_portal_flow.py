@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from scripts.devstack import DEMO_PASSWORD, PYTHON, RouterSpec, Stack
-from tests.e2e.test_network_flow import Router, applied_with, wait_for
+from tests.e2e.test_network_flow import Router, applied_with
 from tests.fixtures.isolation import pg_prefix, redis_url
+from tests.fixtures.polling import wait_until
 from tests.fixtures.stack import fresh_stack
 
 pytestmark = pytest.mark.browser
@@ -59,7 +60,7 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
     from playwright.sync_api import expect, sync_playwright
 
     r1 = Router(stack.config.routers[0])
-    address = wait_for("service 1001 active on r1", applied_with(noc, "active"))["address"]
+    address = wait_until("service 1001 active on r1", applied_with(noc, "active"))["address"]
 
     # January and February of hogar-20 (2 x 23.00), and dunning on 20 February: overdue.
     stack.run_step(
@@ -83,8 +84,8 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
             "2026-02-20",
         ],
     )
-    wait_for("the address in morosos after billing.account.overdue", lambda: r1.suspended(address))
-    wait_for("the overdue suspension applied", applied_with(noc, "suspended"))
+    wait_until("the address in morosos after billing.account.overdue", lambda: r1.suspended(address))
+    wait_until("the overdue suspension applied", applied_with(noc, "suspended"))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -122,4 +123,4 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
 
     # The router has it: the address left morosos, and the network service says it is applied.
     assert not r1.suspended(address)
-    wait_for("the reconnection applied", applied_with(noc, "active"))
+    wait_until("the reconnection applied", applied_with(noc, "active"))

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 from scripts.devstack import RouterSpec, Stack
-from tests.e2e.test_network_flow import ROUTER_PASSWORD, Router, wait_for
+from tests.e2e.test_network_flow import ROUTER_PASSWORD, Router
 from tests.fixtures.clients_api import ClientsApi
 from tests.fixtures.isolation import pg_prefix, redis_url
+from tests.fixtures.polling import wait_until
 from tests.fixtures.stack import fresh_stack
 
 PG_PREFIX = pg_prefix("enlace_clientsflow_e2e_")
@@ -43,19 +44,19 @@ def test_a_subscription_created_through_the_clients_api_is_provisioned_and_its_p
         username, address = subscription["pppoe_username"], subscription["address"]
         assert address.startswith("10.20.0.")  # r1's pool in the demo data
 
-        secret = wait_for("the PPP secret on r1", lambda: r1.secret(username))
+        secret = wait_until("the PPP secret on r1", lambda: r1.secret(username))
         assert secret["password"] == subscription["pppoe_password"]
         assert secret["remote-address"] == address
         assert secret["comment"] == f"enlace:sub={subscription['id']}"
         assert secret["disabled"] == "false"
-        queue = wait_for("the simple queue on r1", lambda: r1.queue(f"enlace-{username}"))
+        queue = wait_until("the simple queue on r1", lambda: r1.queue(f"enlace-{username}"))
         assert queue["target"].split("/")[0] == address
         assert queue["max-limit"] == "10000000/50000000"  # upload/download of hogar-50 (50M/10M)
 
         changed = api.change_plan(subscription["id"], "pyme-100")
         assert changed["plan"]["code"] == "pyme-100"
 
-        wait_for(
+        wait_until(
             "the queue at pyme-100's speed (100M/20M)",
             lambda: (r1.queue(f"enlace-{username}") or {}).get("max-limit") == "20000000/100000000",
         )
