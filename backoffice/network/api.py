@@ -26,6 +26,8 @@ from backoffice.network.models import Router, Service, ServiceStatus, Suspension
 from backoffice.network.services.validation import SPEED_RE
 
 STAFF_ROLES = ("noc", "admin")
+# Routers (hosts, ports, pools) are network staff's business only.
+CanReadRouters = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
 # Support agents read service states too: the agent console shows them beside the chat.
 CanRead = HasAnyRole(*STAFF_ROLES, "agent") | HasScope("network.read")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
@@ -41,10 +43,12 @@ def _speed_field(**kwargs: Any) -> serializers.RegexField:
 
 
 class _ReadWriteApi(APIView):
-    """Reads need network.read (or a staff role), other methods network.write."""
+    """Reads need ``read`` (network.read or a staff role), other methods network.write."""
+
+    read: Any = CanRead
 
     def get_permissions(self) -> list[Any]:
-        wanted = CanRead if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
+        wanted = self.read if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
         return [wanted()]
 
 
@@ -88,6 +92,8 @@ class RouterOutput(serializers.Serializer):
 
 
 class RouterListCreateApi(_ReadWriteApi):
+    read = CanReadRouters
+
     class InputSerializer(serializers.Serializer):
         name = serializers.SlugField(max_length=64)
         host = serializers.CharField(max_length=255)
@@ -111,6 +117,8 @@ class RouterListCreateApi(_ReadWriteApi):
 
 
 class RouterDetailApi(_ReadWriteApi):
+    read = CanReadRouters
+
     class InputSerializer(serializers.Serializer):
         host = serializers.CharField(max_length=255, required=False)
         api_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)

@@ -37,6 +37,8 @@ PRODUCTION = {
     "ENLACE_ENV": "production",
     "ENLACE_SECRET_KEY": "a-production-secret-for-the-test",
     "ENLACE_PORTAL_SECRET_KEY": "a-production-secret-for-the-test",
+    "ENLACE_ROUTER_SECRET_KEY": "a-production-secret-for-the-test",
+    "ENLACE_CHATBOT_METADATA_KEY": "a-production-secret-for-the-test",
     "ENLACE_ALLOWED_HOSTS": "backoffice.example.ec",
     "ENLACE_PORTAL_ALLOWED_HOSTS": "portal.example.ec",
     "ENLACE_REDIS_URL": redis_url(3),
