@@ -29,10 +29,10 @@ from backoffice.network.models import Router, Service, ServiceStatus, Suspension
 from backoffice.network.services.validation import SPEED_RE
 
 STAFF_ROLES = ("noc", "admin")
+# Routers (hosts, ports, pools) are network staff's business only.
+CanReadRouters = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
 # Support agents read service states too: the agent console shows them beside the chat.
-CanRead = HasAnyRole(*STAFF_ROLES) | HasScope("network.read")
-# Support agents see a subscriber's service beside the chat; routers stay network staff's.
-CanReadServices = CanRead | HasAnyRole("agent")
+CanRead = HasAnyRole(*STAFF_ROLES, "agent") | HasScope("network.read")
 CanWrite = HasAnyRole(*STAFF_ROLES) | HasScope("network.write")
 # A line diagnosis changes nothing on the router: the support bot may run one without the power
 # to suspend or move services that network.write carries.
@@ -58,19 +58,13 @@ def _pool_field(**kwargs: Any) -> fields.RegexField:
 
 
 class _ReadWriteApi(APIView):
-    """Reads need network.read (or a staff role), other methods network.write."""
+    """Reads need ``read`` (network.read or a staff role), other methods network.write."""
 
-    can_read: Any = CanRead
+    read: Any = CanRead
 
     def get_permissions(self) -> list[Any]:
-        wanted = self.can_read if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
+        wanted = self.read if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
         return [wanted()]
-
-
-class _ServiceReadWriteApi(_ReadWriteApi):
-    """Services are also read by support agents (the agent console's context)."""
-
-    can_read = CanReadServices
 
 
 def _paginated(
@@ -113,6 +107,8 @@ class RouterOutput(serializers.Serializer):
 
 
 class RouterListCreateApi(_ReadWriteApi):
+    read = CanReadRouters
+
     class InputSerializer(serializers.Serializer):
         name = fields.SlugField(max_length=64)
         host = fields.CharField(max_length=255)
@@ -140,6 +136,8 @@ class RouterListCreateApi(_ReadWriteApi):
 
 
 class RouterDetailApi(_ReadWriteApi):
+    read = CanReadRouters
+
     class InputSerializer(serializers.Serializer):
         host = fields.CharField(max_length=255, required=False)
         api_port = fields.IntegerField(min_value=1, max_value=65535, required=False)
@@ -224,7 +222,7 @@ class ServiceOutput(serializers.Serializer):
         }
 
 
-class ServiceListCreateApi(_ServiceReadWriteApi):
+class ServiceListCreateApi(_ReadWriteApi):
     class FilterSerializer(serializers.Serializer):
         client_id = serializers.IntegerField(required=False)
         router = fields.SlugField(required=False)
@@ -265,7 +263,7 @@ class ServiceListCreateApi(_ServiceReadWriteApi):
         return Response(ServiceOutput(service).data, status=status.HTTP_201_CREATED)
 
 
-class ServiceDetailApi(_ServiceReadWriteApi):
+class ServiceDetailApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
         plan_code = fields.CharField(max_length=64, required=False)
         download = _speed_field(required=False)
