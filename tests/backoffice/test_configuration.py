@@ -39,8 +39,6 @@ PRODUCTION = {
     "ENLACE_ROUTER_SECRET_KEY": "a-production-router-secret-for-the-test",
     "ENLACE_CHATBOT_METADATA_KEY": "a-production-chatbot-metadata-key-for-the-test",
     "ENLACE_PORTAL_SECRET_KEY": "a-production-secret-for-the-test",
-    "ENLACE_ROUTER_SECRET_KEY": "a-production-secret-for-the-test",
-    "ENLACE_CHATBOT_METADATA_KEY": "a-production-secret-for-the-test",
     "ENLACE_ALLOWED_HOSTS": "backoffice.example.ec",
     "ENLACE_PORTAL_ALLOWED_HOSTS": "portal.example.ec",
     "ENLACE_REDIS_URL": redis_url(3),
