@@ -152,17 +152,6 @@ else:
         "tokens": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tokens"},
     }
 
-# --- Kafka --------------------------------------------------------------------------------
-KAFKA_CLIENT_OPTIONS: dict[str, object] = {}
-if env_optional("ENLACE_KAFKA_SECURITY_PROTOCOL"):
-    KAFKA_CLIENT_OPTIONS["security_protocol"] = env_str("ENLACE_KAFKA_SECURITY_PROTOCOL")
-if env_optional("ENLACE_KAFKA_SSL_CAFILE"):
-    KAFKA_CLIENT_OPTIONS["ssl_cafile"] = env_str("ENLACE_KAFKA_SSL_CAFILE")
-if env_optional("ENLACE_KAFKA_SASL_MECHANISM"):
-    KAFKA_CLIENT_OPTIONS["sasl_mechanism"] = env_str("ENLACE_KAFKA_SASL_MECHANISM")
-    KAFKA_CLIENT_OPTIONS["sasl_plain_username"] = env_str("ENLACE_KAFKA_SASL_USERNAME")
-    KAFKA_CLIENT_OPTIONS["sasl_plain_password"] = env_str("ENLACE_KAFKA_SASL_PASSWORD")
-
 # --- Identity and tokens --------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
 PASSWORD_HASHERS = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from enlace_settings.env import env_bool, env_choice, env_str
+from enlace_settings.env import env_bool, env_choice, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENLACE_VAR_DIR", str(BASE_DIR / "var")))
@@ -24,6 +24,17 @@ DB_ENGINE = env_str("ENLACE_DB_ENGINE", "sqlite")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 KAFKA_BOOTSTRAP_SERVERS = env_str("ENLACE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# TLS and SASL for every Kafka client of both projects (compose gives each component its own
+# principal: docs/deploy-kafka.md).
+KAFKA_CLIENT_OPTIONS: dict[str, object] = {}
+if env_optional("ENLACE_KAFKA_SECURITY_PROTOCOL"):
+    KAFKA_CLIENT_OPTIONS["security_protocol"] = env_str("ENLACE_KAFKA_SECURITY_PROTOCOL")
+if env_optional("ENLACE_KAFKA_SSL_CAFILE"):
+    KAFKA_CLIENT_OPTIONS["ssl_cafile"] = env_str("ENLACE_KAFKA_SSL_CAFILE")
+if env_optional("ENLACE_KAFKA_SASL_MECHANISM"):
+    KAFKA_CLIENT_OPTIONS["sasl_mechanism"] = env_str("ENLACE_KAFKA_SASL_MECHANISM")
+    KAFKA_CLIENT_OPTIONS["sasl_plain_username"] = env_str("ENLACE_KAFKA_SASL_USERNAME")
+    KAFKA_CLIENT_OPTIONS["sasl_plain_password"] = env_str("ENLACE_KAFKA_SASL_PASSWORD")
 # Where identity answers (sign-in, JWKS, introspection).
 ENLACE_IDENTITY_URL = env_str("ENLACE_IDENTITY_URL", "http://127.0.0.1:8001")
 

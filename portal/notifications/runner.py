@@ -34,8 +34,8 @@ def notification_runner(*, send: GroupSender) -> ConsumerRunner:
         topics=subscribed_topics(),
         handle=handle,
         inbox=DjangoInbox(using="default", consumer_group=settings.ENLACE_PORTAL_CONSUMER_GROUP),
-        publisher=Publisher(settings.KAFKA_BOOTSTRAP_SERVERS),
-        client_options={"metadata_max_age_ms": _METADATA_MAX_AGE_MS},
+        publisher=Publisher(settings.KAFKA_BOOTSTRAP_SERVERS, client_options=settings.KAFKA_CLIENT_OPTIONS),
+        client_options={**settings.KAFKA_CLIENT_OPTIONS, "metadata_max_age_ms": _METADATA_MAX_AGE_MS},
         name="portal-notifications",
     )
 
