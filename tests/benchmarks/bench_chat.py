@@ -135,12 +135,12 @@ async def run(
         batch = subscribers[i : i + 20]
         opened = await asyncio.gather(*(connect(f"/ws/chat/{cid}/", key) for cid, key in batch))
         for (cid, _), ws in zip(batch, opened, strict=True):
-            await ws.send(json.dumps({"type": "sync", "after": 10**9}))
+            await ws.send(json.dumps({"type": "sync", "after": 0}))
             sub_sockets[cid] = ws
     agent_sockets = {}
     for cid, key in agents.items():
         ws = await connect(f"/ws/agent/chat/{cid}/", key)
-        await ws.send(json.dumps({"type": "sync", "after": 10**9}))
+        await ws.send(json.dumps({"type": "sync", "after": 0}))
         agent_sockets[cid] = ws
     await asyncio.sleep(1)
     for ws in [*sub_sockets.values(), *agent_sockets.values()]:
