@@ -94,12 +94,11 @@ async def bot_ask(*, conversation_id: int, text: str) -> None:
                 conversation_id=conversation_id, reason=services.QUEUED_BOT_FAILED, now=timezone.now()
             )
             return
-        if conversation.bot_language != conversation.language:
-            await database_sync_to_async(services.conversation_bot_language_set)(
-                conversation_id=conversation_id, language=conversation.language
-            )
         await database_sync_to_async(services.bot_answers_store)(
-            conversation_id=conversation_id, texts=reply.texts, now=timezone.now()
+            conversation_id=conversation_id,
+            texts=reply.texts,
+            bot_language=conversation.language,
+            now=timezone.now(),
         )
         if reply.handoff:
             await database_sync_to_async(services.conversation_queue)(
