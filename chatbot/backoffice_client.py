@@ -6,8 +6,8 @@ expires. Every method takes the client id the signed conversation metadata names
 (an action) is responsible for having verified it. Errors are typed so that an action can
 tell "this does not exist" from "try again later":
 
-- :class:`Unavailable`: the service is down, not deployed yet (404 on its route), timed out or
-  answered 5xx; retrying later may help.
+- :class:`Unavailable`: the service is down, not deployed, has nothing for the client (404),
+  timed out or answered 5xx; retrying later may help.
 - :class:`Refused`: the service understood and said no (409, 400, 403); retrying will not help.
 """
 
@@ -28,6 +28,8 @@ SUPPORT = "/api/support/v1"
 BILLING = "/api/billing/v1"
 CLIENTS = "/api/clients/v1"
 TOKEN = "/o/token/"
+# An invoice in one of these still has something to pay (billing's OPEN_STATUSES).
+OPEN_INVOICE_STATUSES = ("issued", "partially_paid", "overdue")
 # Each service may run on its own host (docker-compose); ENLACE_<SERVICE>_URL overrides the
 # back office's one URL (``make run``: every service in one process) for that service's paths.
 SERVICE_OF_PREFIX = {
@@ -119,8 +121,11 @@ class Plan:
 
 @dataclass(frozen=True)
 class Contract:
-    url: str
-    version: int | None = None
+    """A contract document: the subscriber downloads it from the portal, which holds their token."""
+
+    subscription_id: int
+    version: int
+    language: str
 
 
 @dataclass
@@ -279,30 +284,53 @@ class BackofficeClient:
         body = self._call("GET", f"{SUPPORT}/tickets", params={"client_id": client_id})
         return [_ticket(item) for item in body["results"] if item["client_id"] == client_id][:limit]
 
-    # --- billing (its API may not be deployed: Unavailable then) ------------------------------------
+    # --- billing ---------------------------------------------------------------------------------------
     def balance_of(self, client_id: int) -> Balance:
-        body = self._call("GET", f"{BILLING}/clients/{client_id}/balance")
-        upcoming = body.get("next_invoice") or {}
+        """The client's balance (``accounts/<id>/``) and the open invoice that falls due first
+        (``invoices/?client_id=``, newest first: the open ones are on the first page)."""
+        account = self._call("GET", f"{BILLING}/accounts/{client_id}/")
+        invoices = self._call("GET", f"{BILLING}/invoices/", params={"client_id": client_id})
+        open_invoices = [
+            item
+            for item in invoices["results"]
+            if item["client_id"] == client_id and item["status"] in OPEN_INVOICE_STATUSES
+        ]
+        upcoming = min(open_invoices, key=lambda item: str(item["due_date"]), default=None)
         return Balance(
-            amount=Decimal(str(body["balance"])),
-            next_invoice_number=upcoming.get("number"),
-            next_invoice_total=Decimal(str(upcoming["total"])) if upcoming.get("total") else None,
-            next_due_date=upcoming.get("due_date"),
+            amount=Decimal(str(account["balance"])),
+            next_invoice_number=upcoming["number"] if upcoming else None,
+            next_invoice_total=Decimal(str(upcoming["total"])) if upcoming else None,
+            next_due_date=upcoming["due_date"] if upcoming else None,
         )
 
-    def payment_link(self, client_id: int) -> PaymentLink:
-        body = self._call("POST", f"{BILLING}/clients/{client_id}/pay-link")
-        return PaymentLink(
-            url=body["url"], amount=Decimal(str(body["amount"])) if body.get("amount") else None
+    def payment_link(self, client_id: int, *, gateway: str, return_url: str) -> PaymentLink:
+        """A checkout of the client's whole balance at ``gateway`` (``checkouts/``); the payer
+        comes back to ``return_url``. Refused with code ``nothing_to_pay`` when nothing is owed."""
+        body = self._call(
+            "POST",
+            f"{BILLING}/checkouts/",
+            json={
+                "client_id": client_id,
+                "gateway": gateway,
+                "success_url": return_url,
+                "cancel_url": return_url,
+            },
         )
+        return PaymentLink(url=body["redirect_url"], amount=Decimal(str(body["amount"])))
 
-    # --- clients (its API may not be deployed: Unavailable then) ------------------------------------
+    # --- clients -----------------------------------------------------------------------------------------
+    def _subscriptions_of(self, client_id: int) -> list[dict[str, Any]]:
+        body = self._call(
+            "GET", f"{CLIENTS}/subscriptions/", params={"client_id": client_id, "status": "active"}
+        )
+        return [item for item in body["results"] if item["client_id"] == client_id]
+
     def plan_of(self, client_id: int) -> Plan:
-        body = self._call("GET", f"{CLIENTS}/subscriptions", params={"client_id": client_id})
-        results = body.get("results") or []
-        if not results:
-            raise Refused("the client has no subscription", status=404, code="not_found")
-        plan = results[0]["plan"]
+        """The plan of the client's first active subscription (``subscriptions/?client_id=``)."""
+        subscriptions = self._subscriptions_of(client_id)
+        if not subscriptions:
+            raise Refused("the client has no active subscription", status=404, code="not_found")
+        plan = subscriptions[0]["plan"]
         return Plan(
             name=plan.get("name") or plan["code"],
             download=plan["download"],
@@ -310,13 +338,21 @@ class BackofficeClient:
             monthly_price=Decimal(str(plan["monthly_price"])) if plan.get("monthly_price") else None,
         )
 
-    def contract_of(self, client_id: int) -> Contract:
-        body = self._call("GET", f"{CLIENTS}/clients/{client_id}/contracts")
-        results = body.get("results") or []
-        if not results:
+    def contract_of(self, client_id: int, *, language: str) -> Contract:
+        """The latest version of the contract of the client's first active subscription
+        (``subscriptions/<id>/contracts/``, newest first), in ``language`` when it exists."""
+        subscriptions = self._subscriptions_of(client_id)
+        if not subscriptions:
+            raise Refused("the client has no active subscription", status=404, code="not_found")
+        subscription_id = subscriptions[0]["id"]
+        documents = self._call("GET", f"{CLIENTS}/subscriptions/{subscription_id}/contracts/")["results"]
+        if not documents:
             raise Refused("the client has no contract yet", status=404, code="not_found")
-        latest = results[0]
-        return Contract(url=latest["download_url"], version=latest.get("version"))
+        latest = [d for d in documents if d["version"] == documents[0]["version"]]
+        document = next((d for d in latest if d["language"] == language), latest[0])
+        return Contract(
+            subscription_id=subscription_id, version=int(document["version"]), language=document["language"]
+        )
 
 
 def _ticket(item: dict[str, Any]) -> Ticket:

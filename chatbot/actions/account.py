@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chatbot.actions.base import Reply, Subscriber, SubscriberAction
+from chatbot.actions.base import Reply, Subscriber, SubscriberAction, payment_gateway, portal_url
 from chatbot.actions.messages import money, say
 from chatbot.backoffice_client import BackofficeClient, Balance, Refused, Unavailable
 
@@ -64,7 +64,9 @@ class ActionPaymentLink(SubscriberAction):
     def answer(self, subscriber: Subscriber, client: BackofficeClient) -> Reply:
         language = subscriber.language
         try:
-            link = client.payment_link(subscriber.client_id)
+            link = client.payment_link(
+                subscriber.client_id, gateway=payment_gateway(), return_url=f"{portal_url()}/"
+            )
         except Refused as exc:
             if exc.code in ("nothing_to_pay", "nothing_due"):
                 return Reply([say("nothing_to_pay", language)])
@@ -118,8 +120,9 @@ class ActionContractCopy(SubscriberAction):
 
     def answer(self, subscriber: Subscriber, client: BackofficeClient) -> Reply:
         try:
-            contract = client.contract_of(subscriber.client_id)
+            contract = client.contract_of(subscriber.client_id, language=subscriber.language)
         except Refused as exc:
             raise Unavailable(str(exc)) from exc
-        version = contract.version if contract.version is not None else "—"
-        return Reply([say("contract", subscriber.language, url=contract.url, version=version)])
+        # The portal serves the PDF to its signed-in subscriber (the back office's needs a token).
+        url = f"{portal_url()}/contract/{contract.subscription_id}/{contract.version}/{contract.language}.pdf"
+        return Reply([say("contract", subscriber.language, url=url, version=contract.version)])

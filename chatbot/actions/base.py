@@ -51,6 +51,17 @@ def metadata_key() -> str:
     return os.environ.get("ENLACE_CHATBOT_METADATA_KEY", "")
 
 
+def portal_url() -> str:
+    """Where subscribers open the portal: links the bot gives point there (contract PDFs, the
+    page a payer comes back to)."""
+    return os.environ.get("ENLACE_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def payment_gateway() -> str:
+    """The billing gateway the bot's payment links use (``demo`` when billing has no keys)."""
+    return os.environ.get("ENLACE_CHATBOT_PAYMENT_GATEWAY", "demo")
+
+
 def verified_subscriber(tracker: Tracker) -> Subscriber:
     """The subscriber of the message being answered; raises MetadataError when it is not
     signed by the portal, has expired, or was signed for another conversation."""

@@ -1,4 +1,11 @@
-"""The session start: the ``language`` slot comes from the portal's signed metadata."""
+"""The session start: the ``language`` slot comes from the portal's signed metadata.
+
+The portal never writes the tracker itself: it sends the subscriber's messages with signed
+metadata, and Rasa runs this action before the first one of each session (with that message's
+metadata in ``session_started_metadata``). When the subscriber switches language the portal
+sends ``/session_start`` with metadata in the new language; the action then reads that
+message's own metadata.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +38,10 @@ class ActionSessionStart(Action):
             if name not in ("session_started_metadata",) and value is not None
         ]
         try:
-            claims = metadata.verify(tracker.get_slot("session_started_metadata"), metadata_key())
+            claims = metadata.verify(_session_metadata(tracker), metadata_key())
+            conversation = claims.get("conversation_id")
+            if conversation is not None and str(conversation) != tracker.sender_id:
+                raise metadata.MetadataError("the metadata was signed for another conversation")
         except metadata.MetadataError as exc:
             # No language to set; every account action checks each message's own metadata anyway.
             logger.info("session %s started without valid metadata: %s", tracker.sender_id, exc)
@@ -40,3 +50,18 @@ class ActionSessionStart(Action):
                 events.append(SlotSet("language", claims["language"]))
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+def _session_metadata(tracker: Tracker) -> Any:
+    """The metadata that starts this session: the ``/session_start`` message's own when that
+    message is what runs the action (the portal restarting the session in another language),
+    else the one Rasa stored from the message that opens the session."""
+    # The latest user message or action (Rasa logs e.g. ``user_featurization`` after a message).
+    last: dict[str, Any] = next(
+        (e for e in reversed(tracker.events) if e.get("event") in ("user", "action")), {}
+    )
+    if last.get("event") == "user" and (last.get("parse_data") or {}).get("intent", {}).get("name") == (
+        "session_start"
+    ):
+        return last.get("metadata")
+    return tracker.get_slot("session_started_metadata")

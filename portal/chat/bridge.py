@@ -50,17 +50,12 @@ def bot_ask_later(*, conversation_id: int, text: str) -> asyncio.Task[None]:
     return task
 
 
-async def _session_prepare(conversation_id: int, language: str, bot_language: str) -> None:
-    """Tells Rasa the subscriber's language (the ``language`` slot its answers depend on); the
-    first time it also starts the bot's session, so the bot answers even before the action
-    server's session-start action has run."""
-    events: list[dict[str, object]] = []
-    if not bot_language:
-        events += [{"event": "session_started"}, {"event": "action", "name": "action_listen"}]
-    events.append({"event": "slot", "name": "language", "value": language})
-    await rasa_client().events_append(sender_id=sender_id(conversation_id), events=events)
-    await database_sync_to_async(services.conversation_bot_language_set)(
-        conversation_id=conversation_id, language=language
+async def _session_restart(conversation_id: int, metadata: dict[str, object]) -> None:
+    """Starts a new bot session in the subscriber's new language: Rasa runs the action server's
+    ``action_session_start``, which sets the ``language`` slot from this message's signed
+    metadata (the portal never writes the bot's tracker itself)."""
+    await rasa_client().message_send(
+        sender_id=sender_id(conversation_id), text="/session_start", metadata=metadata
     )
 
 
@@ -80,9 +75,11 @@ async def bot_ask(*, conversation_id: int, text: str) -> None:
             "conversation_id": conversation.pk,
         }
         try:
-            if conversation.bot_language != conversation.language:
-                await _session_prepare(conversation.pk, conversation.language, conversation.bot_language)
             metadata = sign(claims, settings.ENLACE_CHATBOT_METADATA_KEY)
+            # The bot's first session starts on the first message, in the language of its
+            # metadata; a later switch of language needs a new session.
+            if conversation.bot_language and conversation.bot_language != conversation.language:
+                await _session_restart(conversation.pk, metadata)
             reply = await rasa_client().message_send(
                 sender_id=sender_id(conversation.pk), text=text, metadata=metadata
             )
@@ -98,7 +95,10 @@ async def bot_ask(*, conversation_id: int, text: str) -> None:
             )
             return
         await database_sync_to_async(services.bot_answers_store)(
-            conversation_id=conversation_id, texts=reply.texts, now=timezone.now()
+            conversation_id=conversation_id,
+            texts=reply.texts,
+            bot_language=conversation.language,
+            now=timezone.now(),
         )
         if reply.handoff:
             await database_sync_to_async(services.conversation_queue)(

@@ -99,20 +99,25 @@ def client_part(client_id: int, token: str) -> list[str]:
 
 
 def balance_part(client_id: int, token: str) -> list[str]:
-    """The client's balance (billing service)."""
-    body = _get(settings.ENLACE_BILLING_URL, f"/api/billing/v1/clients/{int(client_id)}/balance", token=token)
+    """The client's balance, and whether billing holds them overdue (billing's account)."""
+    body = _get(settings.ENLACE_BILLING_URL, f"/api/billing/v1/accounts/{int(client_id)}/", token=token)
     if not isinstance(body, dict) or "balance" not in body:
         raise ContextUnavailable("no balance in the answer")
-    return [f"USD {body['balance']}"]
+    lines = [f"USD {body['balance']}"]
+    if body.get("overdue"):
+        lines.append(_("Overdue"))
+    if body.get("next_due_date"):
+        lines.append(_("Next due date: %(date)s") % {"date": body["next_due_date"]})
+    return lines
 
 
 def invoices_part(client_id: int, token: str) -> list[str]:
-    """The client's last invoices (billing service)."""
+    """The client's last invoices (billing service; newest first)."""
     body = _get(
         settings.ENLACE_BILLING_URL,
         "/api/billing/v1/invoices/",
         token=token,
-        params={"client_id": client_id, "page_size": 3},
+        params={"client_id": client_id},
     )
     return [
         f"{item.get('number', item.get('id'))} · USD {item.get('total', '?')} · {item.get('status', '?')}"

@@ -29,7 +29,7 @@ class Conversation(models.Model):
     subscriber_email = models.CharField(max_length=254, blank=True)
     client_id = models.BigIntegerField()
     language = models.CharField(max_length=8, default="es")
-    # The language the bot's conversation was last told ("" until the portal first prepared it).
+    # The language the bot's session was started in ("" until the bot first answered).
     bot_language = models.CharField(max_length=8, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.BOT)
     owner_agent_id = models.BigIntegerField(null=True, blank=True)

@@ -6,6 +6,8 @@ the bridge can hand the conversation to a human.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,22 @@ def reply_parse(body: Any) -> BotReply:
     return BotReply(texts=texts, handoff=handoff)
 
 
+# One HTTP client per event loop (a client's connections belong to the loop that opened them):
+# a new client per message built a TLS context (~20 ms of CPU on the loop every socket shares,
+# measured with py-spy in tests/benchmarks/bench_chat.py) and a new connection to Rasa.
+_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _http() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _http_clients.get(loop)
+    if client is None:
+        client = _http_clients[loop] = httpx.AsyncClient()
+    return client
+
+
 class RasaClient:
     def __init__(self, base_url: str, *, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
@@ -50,8 +68,7 @@ class RasaClient:
 
     async def _post(self, path: str, body: Any) -> Any:
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
-                response = await http.post(self.base_url + path, json=body)
+            response = await _http().post(self.base_url + path, json=body, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise BotUnavailable(f"POST {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:

@@ -191,10 +191,16 @@ def message_post_by_agent(
 
 
 @transaction.atomic
-def bot_answers_store(*, conversation_id: int, texts: list[str], now: datetime) -> list[dict[str, Any]]:
+def bot_answers_store(
+    *, conversation_id: int, texts: list[str], bot_language: str, now: datetime
+) -> list[dict[str, Any]]:
     """Stores the bot's answers, unless a human has the conversation by now (then the bot's late
-    answers are dropped: while an agent owns it the subscriber hears only the agent)."""
+    answers are dropped: while an agent owns it the subscriber hears only the agent), and the
+    language the bot's session now speaks (in the same transaction: one commit per answer)."""
     conversation = _locked(conversation_id)
+    if conversation.bot_language != bot_language:
+        conversation.bot_language = bot_language
+        conversation.save(update_fields=["bot_language"])
     if conversation.state != State.BOT:
         return []
     return [
@@ -310,8 +316,3 @@ def messages_acknowledge(
             {"type": "chat.receipt", "reader": reader, "up_to": up_to_seq, "read": read},
         )
     return changed
-
-
-@transaction.atomic
-def conversation_bot_language_set(*, conversation_id: int, language: str) -> None:
-    Conversation.objects.filter(pk=conversation_id).update(bot_language=language)

@@ -6,7 +6,9 @@ agent sockets on the conversations agents own, then measures:
 
 - subscriber message → the owning agent's screen (agent socket receives the fragment),
 - subscriber message → the bot's reply on the subscriber's screen (Rasa greeting),
-- a plain Channels echo through the same channel layer (reference), in the same run.
+- a plain Channels echo through the same channel layer (reference), in the same run,
+- Rasa alone: the same first "hola" of a new conversation posted straight to Rasa's REST channel
+  with signed metadata (what the bridge adds on top of the bot is the difference).
 
     ENLACE_TEST_TAG=… ENLACE_TEST_REDIS=… .venv/bin/python tests/benchmarks/bench_chat.py [--sockets 1000]
 """
@@ -110,9 +112,12 @@ def seed(n_sockets: int, n_agent: int) -> tuple[list[tuple[int, str]], dict[int,
 
 
 async def run(
-    port: int, subscribers: list[tuple[int, str]], agents: dict[int, str], samples: int
+    port: int, subscribers: list[tuple[int, str]], agents: dict[int, str], samples: int, rasa_url: str
 ) -> dict[str, list[float]]:
+    import httpx
     import websockets
+
+    from chatbot.metadata import sign
 
     base = f"ws://127.0.0.1:{port}"
 
@@ -135,12 +140,12 @@ async def run(
         batch = subscribers[i : i + 20]
         opened = await asyncio.gather(*(connect(f"/ws/chat/{cid}/", key) for cid, key in batch))
         for (cid, _), ws in zip(batch, opened, strict=True):
-            await ws.send(json.dumps({"type": "sync", "after": 10**9}))
+            await ws.send(json.dumps({"type": "sync", "after": 0}))
             sub_sockets[cid] = ws
     agent_sockets = {}
     for cid, key in agents.items():
         ws = await connect(f"/ws/agent/chat/{cid}/", key)
-        await ws.send(json.dumps({"type": "sync", "after": 10**9}))
+        await ws.send(json.dumps({"type": "sync", "after": 0}))
         agent_sockets[cid] = ws
     await asyncio.sleep(1)
     for ws in [*sub_sockets.values(), *agent_sockets.values()]:
@@ -151,7 +156,7 @@ async def run(
         while needle not in await ws.recv():
             pass
 
-    results: dict[str, list[float]] = {"agent": [], "bot": [], "echo": []}
+    results: dict[str, list[float]] = {"agent": [], "bot": [], "echo": [], "rasa": []}
     owned = list(agent_sockets)
     for i in range(samples):
         cid = owned[i % len(owned)]
@@ -175,6 +180,15 @@ async def run(
         await echo.send(f"e-{i}")
         await echo.recv()
         results["echo"].append((time.perf_counter() - start) * 1000)
+    async with httpx.AsyncClient(timeout=30) as http:
+        for _ in range(samples):
+            sender = f"direct-{uuid.uuid4().hex[:12]}"
+            claims = {"client_id": 1, "user_id": 1, "language": "es", "conversation_id": sender}
+            body = {"sender": sender, "message": "hola", "metadata": sign(claims, KEY)}
+            start = time.perf_counter()
+            answer = await http.post(f"{rasa_url}/webhooks/rest/webhook", json=body)
+            results["rasa"].append((time.perf_counter() - start) * 1000)
+            assert answer.status_code == 200 and answer.json(), answer.text
     for ws in [*sub_sockets.values(), *agent_sockets.values(), echo]:
         await ws.close()
     return results
@@ -226,7 +240,7 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(0.2)
-            results = asyncio.run(run(port, subscribers, agents, args.samples))
+            results = asyncio.run(run(port, subscribers, agents, args.samples, bot.url))
         finally:
             daphne.terminate()
             daphne.wait(timeout=20)
@@ -240,6 +254,7 @@ def main() -> None:
         ("agent", "subscriber → agent screen"),
         ("bot", "subscriber → bot reply"),
         ("echo", "plain Channels echo"),
+        ("rasa", "Rasa alone (REST, first msg)"),
     ):
         samples = results[name]
         print(

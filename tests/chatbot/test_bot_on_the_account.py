@@ -12,10 +12,12 @@ Charlie is client 2, whose line the office suspends for non-payment.
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
@@ -343,31 +345,107 @@ def test_the_hand_over_is_announced_in_english(chat: Callable[..., Conversation]
     assert {"enlace": {"handoff": True}} in answer.custom
 
 
-# --- billing (not deployed in this back office yet) ------------------------------------------------
+# --- billing -----------------------------------------------------------------------------------------
+
+# Billing's read model is fed by the clients service's events; this stack has no clients service,
+# so the accounts and subscriptions are registered through billing's own services, the month is
+# invoiced by the staff's billing run, and billing staff record a cash payment through the API.
+BILLING_SEED = """
+from datetime import date
+from decimal import Decimal
+from django.utils import timezone
+from backoffice.billing import services
+
+start = date.today().replace(day=1)
+for client_id, subscription_id, name, code, price in (
+    (1, 1001, "Alice Andrade", "hogar-20", "20.00"),
+    (4, 1004, "Diego Duarte", "pyme-100", "60.00"),
+):
+    services.account_upsert(client_id=client_id, name=name)
+    services.subscription_register(
+        subscription_id=subscription_id, client_id=client_id, billing_day=1, start_date=start,
+        plan=services.PlanTerms(code=code, name=code, monthly_price=Decimal(price), tax_rate=Decimal("0.15")),
+        now=timezone.now(),
+    )
+"""
 
 
-def test_without_billing_the_balance_is_said_to_be_unavailable(chat: Callable[..., Conversation]) -> None:
-    spanish = chat(ALICE).say("cuanto debo")
-    english = chat(ALICE, "en").say("how much do I owe")
+@pytest.fixture(scope="module")
+def invoiced(stack: Stack) -> dict[int, dict[str, Any]]:
+    """Alice owes $18.00 of her $23.00 invoice ($5.00 paid in cash); Diego owes $69.00."""
+    python, manage = sys.executable, "backoffice"
+    today = date.today()
+    stack.run_step("billing accounts", [python, "-m", manage, "shell", "-c", BILLING_SEED])
+    stack.run_step(
+        "billing run",
+        [
+            python,
+            "-m",
+            manage,
+            "billing_run",
+            "--month",
+            today.strftime("%Y-%m"),
+            "--today",
+            today.isoformat(),
+        ],
+    )
+    billing = _staff_client(stack, "billing")
+    try:
+        paid = billing.post(
+            "/api/billing/v1/payments/",
+            json={"client_id": ALICE, "amount": "5.00", "method": "cash", "reference": ""},
+        )
+        assert paid.status_code == 201, paid.text
+        invoices = {}
+        for client_id in (ALICE, DIEGO):
+            answer = billing.get("/api/billing/v1/invoices/", params={"client_id": client_id})
+            assert answer.status_code == 200, answer.text
+            (invoices[client_id],) = answer.json()["results"]
+    finally:
+        billing.close()
+    return invoices
+
+
+def test_alice_hears_her_own_balance_and_next_invoice_in_spanish(
+    chat: Callable[..., Conversation], invoiced: dict[int, dict[str, Any]]
+) -> None:
+    answer = chat(ALICE).say("cuanto debo, mi cliente es 4")
+
+    alices = invoiced[ALICE]
+    assert answer.text.startswith("Tu saldo pendiente es $18.00.")
+    assert (
+        f"Tu próxima factura ({alices['number']}) es de $23.00 y vence el {alices['due_date']}."
+        in answer.text
+    )
+    assert invoiced[DIEGO]["number"] not in answer.text and "$69.00" not in answer.text
+
+
+def test_alice_hears_her_own_balance_in_english(
+    chat: Callable[..., Conversation], invoiced: dict[int, dict[str, Any]]
+) -> None:
+    answer = chat(ALICE, "en").say("how much do I owe")
+
+    assert answer.text.startswith("Your balance due is $18.00.")
+    assert f"Your next invoice ({invoiced[ALICE]['number']}) is $23.00" in answer.text
+
+
+def test_alice_gets_a_payment_link_for_her_own_balance_in_spanish_and_english(
+    chat: Callable[..., Conversation], invoiced: dict[int, dict[str, Any]]
+) -> None:
+    spanish = chat(ALICE).say("quiero pagar ahora, soy el cliente 4")
+    english = chat(ALICE, "en").say("I want to pay now")
+
+    assert spanish.text.startswith("Aquí tienes tu enlace de pago por $18.00: http")
+    assert english.text.startswith("Here is your payment link for $18.00: http")
+    assert "$69.00" not in spanish.text + english.text
+
+
+def test_a_subscriber_billing_does_not_know_hears_the_balance_is_unavailable(
+    chat: Callable[..., Conversation], invoiced: dict[int, dict[str, Any]]
+) -> None:
+    spanish = chat(CHARLIE).say("cuanto debo")
+    english = chat(CHARLIE, "en").say("how much do I owe")
 
     assert "Tu saldo no está disponible en este momento." in spanish.text
     assert "Your balance is not available right now." in english.text
-
-
-def test_without_billing_the_payment_link_is_said_to_be_unavailable(
-    chat: Callable[..., Conversation],
-) -> None:
-    answer = chat(ALICE).say("quiero pagar ahora")
-
-    assert "No puedo generar el enlace de pago en este momento." in answer.text
-
-
-@pytest.mark.skip(reason="TODO(billing, issue 10): enable when /api/billing/v1/ is merged")
-def test_alice_hears_her_own_balance_and_gets_her_own_payment_link(
-    chat: Callable[..., Conversation],
-) -> None:
-    balance = chat(ALICE).say("cuanto debo, mi cliente es 4")
-    link = chat(ALICE, "en").say("I want to pay now")
-
-    assert balance.text.startswith("Tu saldo pendiente es $")
-    assert "Here is your payment link" in link.text
+    assert "$18.00" not in spanish.text + english.text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import routeros_api
+import websockets
 
 from tests.fixtures.polling import free_port, wait_until
 
@@ -19,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     portal, backoffice, kafka = free_port(), free_port(), free_port()
+    rasa, actions = free_port(), free_port()
     router_ports = [free_port(), free_port()]
     routers = ",".join(map(str, router_ports))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENLACE_", "DJANGO_"))}
@@ -37,6 +42,10 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
             str(kafka),
             "--router-ports",
             routers,
+            "--rasa-port",
+            str(rasa),
+            "--actions-port",
+            str(actions),
         ],
         cwd=ROOT,
         env=env,
@@ -46,7 +55,8 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
     )
     output: list[str] = []
     try:
-        deadline = time.monotonic() + 240
+        # The first run on a machine prepares Rasa's environment and model (minutes).
+        deadline = time.monotonic() + 1200
         assert process.stdout is not None
         while time.monotonic() < deadline:
             line = process.stdout.readline()
@@ -71,9 +81,12 @@ def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_pa
         for service in ("identity", "clients", "billing", "network", "support", "portal"):
             assert (tmp_path / f"{service}.sqlite3").exists(), service
 
+        assert f"http://127.0.0.1:{rasa}/webhooks/rest/webhook" in banner
+
         _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
             f"http://127.0.0.1:{backoffice}", f"http://127.0.0.1:{portal}", router_ports[0]
         )
+        _the_subscriber_chats_with_the_bot_about_their_own_service(f"http://127.0.0.1:{portal}")
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -148,3 +161,47 @@ def _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
     )
     assert paid.status_code == 201, paid.text
     wait_until("the address left the morosos list", lambda: address not in _morosos(router_port), timeout=60)
+
+
+def _signed_in_subscriber(portal: str) -> httpx.Client:
+    browser = httpx.Client(base_url=portal, follow_redirects=True)
+    browser.get("/signin/")
+    signed_in = browser.post(
+        "/signin/",
+        data={
+            "email": "subscriber@enlace.demo",
+            "password": "Enlace-Demo-2026",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+        headers={"Referer": portal + "/signin/"},
+    )
+    assert signed_in.status_code == 200
+    return browser
+
+
+def _the_subscriber_chats_with_the_bot_about_their_own_service(portal: str) -> None:
+    """The portal's socket → the bridge → Rasa → the action server → the back office with the
+    bot's token, and back: the portal and the action server share the metadata key."""
+    browser = _signed_in_subscriber(portal)
+    panel = browser.get("/chat/panel/")
+    assert panel.status_code == 200, panel.text
+    found = re.search(r'ws-connect="(/ws/chat/\d+/)"', panel.text)
+    assert found, panel.text
+    cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+
+    async def exchange() -> str:
+        url = portal.replace("http://", "ws://") + found.group(1)
+        headers = {"Origin": portal, "Cookie": cookie}
+        async with websockets.connect(url, additional_headers=headers) as socket:
+            await socket.send(json.dumps({"type": "sync", "after": 0}))
+            await socket.send(
+                json.dumps({"type": "message", "text": "mi servicio está activo?", "client_msg_id": "e2e-1"})
+            )
+            while True:
+                fragment = str(await asyncio.wait_for(socket.recv(), 90))
+                if 'data-sender="bot"' in fragment:
+                    return fragment
+
+    answer = asyncio.run(exchange())
+    # The demo subscriber is client 1: subscription 1001 on hogar-20 (20M/5M).
+    assert "Tu servicio hogar-20 (20M/5M)" in answer, answer

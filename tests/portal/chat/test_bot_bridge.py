@@ -1,8 +1,10 @@
 """The bridge against a real Rasa server and action server (tests/fixtures/rasa.py).
 
 The conversation's id is Rasa's sender id and the subscriber's language reaches the bot, so
-"hola" is greeted in Spanish and an English subscriber's "hello" in English. While an agent owns
-the conversation the bot receives nothing; after the hand-back it answers again.
+"hola" is greeted in Spanish and an English subscriber's "hello" in English: the action server's
+``action_session_start`` sets the bot's language from the signed metadata (the portal does not
+write the bot's tracker). While an agent owns the conversation the bot receives nothing; after
+the hand-back it answers again.
 """
 
 from __future__ import annotations
@@ -64,6 +66,32 @@ async def test_hello_is_greeted_in_english_for_an_english_subscriber() -> None:
         assert answer.startswith("Hi! I'm Enlace's assistant.")
     finally:
         await alice.disconnect()
+
+
+async def test_a_subscriber_who_switches_to_english_is_answered_in_english() -> None:
+    conversation = await sync_to_async(conversation_for)(ALICE, language="es")
+    alice = await socket(f"/ws/chat/{conversation.pk}/", ALICE, language="es")
+    assert (await alice.connect(timeout=10))[0]
+    try:
+        await send(alice, type="sync", after=0)
+        await send(alice, type="message", text="hola", client_msg_id="a-1")
+        _, (_, _, spanish) = await receive_messages(alice, 2, timeout=30)
+    finally:
+        await alice.disconnect()
+    # Alice switches the portal to English and opens the chat again.
+    await sync_to_async(conversation_for)(ALICE, language="en")
+    alice = await socket(f"/ws/chat/{conversation.pk}/", ALICE, language="en")
+    assert (await alice.connect(timeout=10))[0]
+    try:
+        await send(alice, type="sync", after=2)
+        await send(alice, type="message", text="hi", client_msg_id="a-2")
+        _, (_, sender, english) = await receive_messages(alice, 2, timeout=30)
+    finally:
+        await alice.disconnect()
+
+    assert spanish.startswith("¡Hola! Soy el asistente de Enlace.")
+    assert sender == "bot"
+    assert english.startswith("Hi! I'm Enlace's assistant.")
 
 
 async def test_the_bot_is_silent_while_an_agent_owns_the_conversation_and_answers_after_the_hand_back() -> (
