@@ -2,14 +2,13 @@
 
 Configured from Django's settings (``CELERY_*``, see backoffice/settings.py): the broker is
 ``ENLACE_CELERY_BROKER_URL`` (embedded default: kombu's filesystem transport under
-``var/celery``), the beat schedule is ``CELERY_BEAT_SCHEDULE``. Tasks are found in each
-installed app's ``tasks.py``.
+``var/celery``, whose folders the settings create), the beat schedule is
+``CELERY_BEAT_SCHEDULE``. Tasks are found in each installed app's ``tasks.py``.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from celery import Celery
 
@@ -18,12 +17,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 app = Celery("backoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-@app.on_configure.connect
-def _filesystem_folders(sender: Celery, **_: object) -> None:
-    """The filesystem transport (embedded mode) expects its folders to exist."""
-    options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-        if key in options:
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
