@@ -14,9 +14,11 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -360,11 +362,29 @@ class PaymentListCreateApi(APIView):
 # --- checkouts (pay links) ---------------------
 
 
+# The return URLs a checkout takes: http(s) to a host name, which Django's URL validator also
+# accepts (it refuses host labels over 63 characters and names over 253, which a schema's
+# "uri" format allows).
+_RETURN_URL = (
+    r"^https?://(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,24}|localhost)"
+    r"(?::[0-9]{1,5})?(?:/[!-~]*)?$"
+)
+
+
+def _return_url() -> fields.RegexField:
+    return fields.RegexField(
+        _RETURN_URL,
+        max_length=1000,
+        validators=[URLValidator(schemes=["http", "https"])],
+        error_messages={"invalid": gettext_lazy("Enter an http(s) URL to a host name.")},
+    )
+
+
 class _CheckoutInput(serializers.Serializer):
     gateway = serializers.ChoiceField(choices=[], help_text="One of the gateways enabled here.")
     invoice_number = fields.CharField(max_length=17, required=False, help_text="Pay this invoice only.")
-    success_url = serializers.URLField(max_length=1000)
-    cancel_url = serializers.URLField(max_length=1000)
+    success_url = _return_url()
+    cancel_url = _return_url()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
