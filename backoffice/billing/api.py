@@ -389,7 +389,8 @@ class _CheckoutInput(serializers.Serializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Which gateways are enabled is configuration, read when the request (or schema) is made.
-        self.fields["gateway"].choices = gateways_enabled()
+        gateway: Any = self.fields["gateway"]
+        gateway.choices = gateways_enabled()
 
 
 def _checkout_start(client_id: int, data: dict[str, Any]) -> Response:

@@ -45,8 +45,11 @@ CanWrite = HasAnyRole(*WRITE_ROLES) | HasScope("clients.write")
 # Endpoints a subscriber reaches too, narrowed to their own client.
 CanReadOwn = CanRead | HasAnyRole("subscriber")
 
-_SPEED_MESSAGES = {"invalid": gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M".')}
-# What the services accept (a pattern with no range the schema could not state).
+_SPEED_MESSAGES: dict[str, str | Any] = {
+    "invalid": gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M".')
+}
+# What the services accept, as patterns the schema states: latitude -90..90, longitude -180..180
+# (six decimals) and a PPPoE user name.
 _LATITUDE = r"^-?(?:(?:[0-9]|[1-8][0-9])(?:\.\d{1,6})?|90(?:\.0{1,6})?)$"
 _LONGITUDE = r"^-?(?:(?:[0-9]|[1-9][0-9]|1[0-7][0-9])(?:\.\d{1,6})?|180(?:\.0{1,6})?)$"
 _PPPOE_USERNAME = r"^[A-Za-z0-9._@-]{3,64}$"
