@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -80,6 +82,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
+    # Django's own 404 and 403 (e.g. content negotiation refusing ?format=bogus) are shaped
+    # like ours too: DRF's handler converts them only for itself.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     drf_response = drf_exception_handler(exc, context)
     if drf_response is None or not isinstance(exc, exceptions.APIException):
         return drf_response

@@ -6,6 +6,7 @@ published schema calls invalid would be accepted. These refuse a value of anothe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -51,3 +52,49 @@ class IntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("not_integer")
         return super().to_internal_value(data)
+
+
+class DecimalField(serializers.DecimalField):
+    """``serializers.DecimalField`` that takes only text matching ``pattern`` (e.g. ``"20.00"``).
+
+    DRF also takes numbers, exponents and surrounding spaces; the schema states the pattern
+    (which also says the range: a price's pattern has no minus sign), so that is all it takes.
+    """
+
+    default_error_messages = {"not_decimal": _("Send the amount as text, like %(example)s.")}
+
+    def __init__(self, *, pattern: str, example: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pattern = re.compile(pattern)
+        self.example = example
+        # drf-spectacular reads the schema of this field from here (an instance's extend_schema_field).
+        self._spectacular_annotation = {
+            "field": {"type": "string", "format": "decimal", "pattern": pattern, "example": example}
+        }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
+            self.fail("not_decimal", example=f'"{self.example}"')
+        return super().to_internal_value(data)
+
+
+def money(*, positive: bool = False, max_digits: int = 12, **kwargs: Any) -> DecimalField:
+    """An amount in dollars with cents, zero or more (more than zero when ``positive``)."""
+    whole = rf"[1-9]\d{{0,{max_digits - 3}}}(?:\.\d{{1,2}})?"
+    pattern = rf"^(?:{whole}|0\.(?:0[1-9]|[1-9]\d?))$" if positive else rf"^(?:{whole}|0(?:\.\d{{1,2}})?)$"
+    return DecimalField(
+        pattern=pattern, example="20.00", max_digits=max_digits, decimal_places=2, min_value=0, **kwargs
+    )
+
+
+def rate(**kwargs: Any) -> DecimalField:
+    """A fraction from 0 to 1 with up to four decimals (0.15 is 15 %)."""
+    return DecimalField(
+        pattern=r"^(?:0(?:\.\d{1,4})?|1(?:\.0{1,4})?)$",
+        example="0.15",
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        max_value=1,
+        **kwargs,
+    )

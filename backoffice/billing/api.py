@@ -11,14 +11,16 @@ the output.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.validators import URLValidator
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -26,8 +28,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
-from backoffice.access.errors import DomainError, Forbidden
+from backoffice.access.errors import DomainError, Forbidden, NotFound
+from backoffice.access.openapi import ERROR_REF, PAGE_PARAMETER, error_responses, paginated
 from backoffice.billing import documents, ledger, payments, selectors, services
 from backoffice.billing.gateways import gateways_enabled
 from backoffice.billing.gateways.base import GatewayError, WebhookRejected
@@ -58,6 +62,39 @@ def _own_client_id(request: Request) -> int:
 
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def _account_of(client_id: int) -> None:
+    """The body names a client that must have a billing account: a 400 on ``client_id`` if not
+    (the URL was fine, so not a 404)."""
+    try:
+        selectors.account_get(client_id=client_id)
+    except NotFound as exc:
+        raise serializers.ValidationError({"client_id": [exc.message]}) from None
+
+
+# A subscriber whose client has no billing account yet finds nothing of their own.
+_NO_ACCOUNT = error_responses(404)
+_GATEWAY_DOWN = {
+    502: OpenApiResponse(ERROR_REF, description="The payment gateway refused the request; try again later."),
+    503: OpenApiResponse(ERROR_REF, description="The payment gateway did not answer; try again."),
+}
+_LANGUAGE = OpenApiParameter(
+    "language",
+    str,
+    enum=[code for code, _name in settings.LANGUAGES],
+    required=False,
+    description="The language of the PDF (default: the client's).",
+)
+
+
+def _language(request: Request) -> str | None:
+    language = request.query_params.get("language")
+    if language is not None and language not in dict(settings.LANGUAGES):
+        raise serializers.ValidationError(
+            {"language": [_("Use one of: %(all)s.") % {"all": ", ".join(dict(settings.LANGUAGES))}]}
+        )
+    return language
 
 
 # --- output ---------------------
@@ -178,7 +215,7 @@ class PromiseToPayApi(APIView):
     permission_classes = [CanWrite]
 
     class InputSerializer(serializers.Serializer):
-        days = serializers.IntegerField(min_value=1, max_value=60)
+        days = fields.IntegerField(min_value=1, max_value=60)
 
     @extend_schema(request=InputSerializer, responses=AccountOutput)
     def post(self, request: Request, client_id: int) -> Response:
@@ -203,9 +240,13 @@ class InvoiceListApi(APIView):
         client_id = serializers.IntegerField(required=False)
         status = serializers.ChoiceField(choices=InvoiceStatus.choices, required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=InvoiceOutput(many=True))
+    @extend_schema(
+        operation_id="invoices_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(InvoiceOutput)},
+    )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         invoices = selectors.invoice_list(**filters.validated_data).select_related("subscription")
         return _paginated(request, self, invoices, InvoiceOutput)
@@ -233,20 +274,18 @@ def _pdf_response(invoice: Invoice, language: str | None) -> HttpResponse:
 class InvoicePdfApi(APIView):
     permission_classes = [CanRead]
 
-    @extend_schema(responses={(200, "application/pdf"): _PDF})
+    @extend_schema(parameters=[_LANGUAGE], responses={(200, "application/pdf"): _PDF})
     def get(self, request: Request, number: str) -> HttpResponse:
-        return _pdf_response(selectors.invoice_get(number=number), request.query_params.get("language"))
+        return _pdf_response(selectors.invoice_get(number=number), _language(request))
 
 
 class CreditNoteCreateApi(APIView):
     permission_classes = [CanWrite]
 
     class InputSerializer(serializers.Serializer):
-        subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-        tax_rate = serializers.DecimalField(
-            max_digits=5, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("1")
-        )
-        reason = serializers.CharField(max_length=300)
+        subtotal = fields.money(positive=True)
+        tax_rate = fields.rate()
+        reason = fields.CharField(max_length=300)
 
     @extend_schema(request=InputSerializer, responses={201: CreditNoteOutput})
     def post(self, request: Request, number: str) -> Response:
@@ -272,10 +311,16 @@ class PaymentListCreateApi(APIView):
         client_id = serializers.IntegerField(required=False)
 
     class InputSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(min_value=1)
-        amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+        client_id = fields.IntegerField(min_value=1)
+        amount = fields.money(positive=True)
         method = serializers.ChoiceField(choices=[PaymentMethod.CASH, PaymentMethod.TRANSFER])
-        reference = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+        reference = fields.CharField(
+            max_length=200,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="The bank reference: required for a transfer.",
+        )
         received_at = serializers.DateTimeField(required=False)
 
         def validate(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -286,9 +331,13 @@ class PaymentListCreateApi(APIView):
     def get_permissions(self) -> list[Any]:
         return [CanRead() if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite()]
 
-    @extend_schema(parameters=[FilterSerializer], responses=PaymentOutput(many=True))
+    @extend_schema(
+        operation_id="payments_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(PaymentOutput)},
+    )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         return _paginated(request, self, selectors.payment_list(**filters.validated_data), PaymentOutput)
 
@@ -298,6 +347,7 @@ class PaymentListCreateApi(APIView):
         body.is_valid(raise_exception=True)
         now = timezone.now()
         data = body.validated_data
+        _account_of(data["client_id"])
         payment, _created = ledger.payment_record(
             client_id=data["client_id"],
             amount=data["amount"],
@@ -313,19 +363,35 @@ class PaymentListCreateApi(APIView):
 # --- checkouts (pay links) ---------------------
 
 
-class _CheckoutInput(serializers.Serializer):
-    gateway = serializers.CharField(max_length=16)
-    invoice_number = serializers.CharField(max_length=17, required=False)
-    success_url = serializers.URLField(max_length=1000)
-    cancel_url = serializers.URLField(max_length=1000)
+# The return URLs a checkout takes: http(s) to a host name, which Django's URL validator also
+# accepts (it refuses host labels over 63 characters and names over 253, which a schema's
+# "uri" format allows).
+_RETURN_URL = (
+    r"^https?://(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,24}|localhost)"
+    r"(?::[0-9]{1,5})?(?:/[!-~]*)?$"
+)
 
-    def validate_gateway(self, value: str) -> str:
-        if value not in gateways_enabled():
-            raise serializers.ValidationError(
-                _("Gateway %(g)s is not available; use one of: %(all)s.")
-                % {"g": value, "all": ", ".join(gateways_enabled())}
-            )
-        return value
+
+def _return_url() -> fields.RegexField:
+    return fields.RegexField(
+        _RETURN_URL,
+        max_length=1000,
+        validators=[URLValidator(schemes=["http", "https"])],
+        error_messages={"invalid": gettext_lazy("Enter an http(s) URL to a host name.")},
+    )
+
+
+class _CheckoutInput(serializers.Serializer):
+    gateway = serializers.ChoiceField(choices=[], help_text="One of the gateways enabled here.")
+    invoice_number = fields.CharField(max_length=17, required=False, help_text="Pay this invoice only.")
+    success_url = _return_url()
+    cancel_url = _return_url()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Which gateways are enabled is configuration, read when the request (or schema) is made.
+        gateway: Any = self.fields["gateway"]
+        gateway.choices = gateways_enabled()
 
 
 def _checkout_start(client_id: int, data: dict[str, Any]) -> Response:
@@ -359,12 +425,13 @@ class CheckoutCreateApi(APIView):
     permission_classes = [CanPayLink]
 
     class InputSerializer(_CheckoutInput):
-        client_id = serializers.IntegerField(min_value=1)
+        client_id = fields.IntegerField(min_value=1)
 
-    @extend_schema(request=InputSerializer, responses={201: CheckoutOutput})
+    @extend_schema(request=InputSerializer, responses={201: CheckoutOutput, **_GATEWAY_DOWN})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        _account_of(body.validated_data["client_id"])
         return _checkout_start(body.validated_data["client_id"], body.validated_data)
 
 
@@ -383,8 +450,14 @@ class WebhookApi(APIView):
             200: inline_serializer(
                 "WebhookOutcome", {"event_id": serializers.CharField(), "result": serializers.CharField()}
             ),
-            400: OpenApiResponse(description="unsigned, wrongly signed, stale or malformed: not applied"),
-            503: OpenApiResponse(description="the gateway could not be asked: deliver again later"),
+            400: OpenApiResponse(
+                ERROR_REF,
+                description="Unsigned, wrongly signed, stale or malformed, or for a gateway not "
+                "enabled here: not applied (webhook_rejected, gateway_error).",
+            ),
+            503: OpenApiResponse(
+                ERROR_REF, description="The gateway could not be asked: deliver again later."
+            ),
         },
         auth=[],
     )
@@ -419,21 +492,25 @@ class MyAccountOutput(AccountOutput):
 
 
 class MyAccountApi(APIView):
-    @extend_schema(responses=MyAccountOutput)
+    @extend_schema(responses={200: MyAccountOutput, **_NO_ACCOUNT})
     def get(self, request: Request) -> Response:
         summary = selectors.account_summary(client_id=_own_client_id(request))
         return Response(MyAccountOutput({**summary, "gateways": gateways_enabled()}).data)
 
 
 class MyLedgerApi(APIView):
-    @extend_schema(responses=LedgerEntryOutput(many=True))
+    @extend_schema(responses={200: LedgerEntryOutput(many=True), **_NO_ACCOUNT})
     def get(self, request: Request) -> Response:
         entries = selectors.ledger_entries(client_id=_own_client_id(request))
         return Response(LedgerEntryOutput(entries, many=True).data)
 
 
 class MyInvoiceListApi(APIView):
-    @extend_schema(responses=InvoiceOutput(many=True))
+    @extend_schema(
+        operation_id="me_invoices_list",
+        parameters=[PAGE_PARAMETER],
+        responses={200: paginated(InvoiceOutput)},
+    )
     def get(self, request: Request) -> Response:
         invoices = selectors.invoice_list(client_id=_own_client_id(request)).select_related("subscription")
         return _paginated(request, self, invoices, InvoiceOutput)
@@ -447,14 +524,18 @@ class MyInvoiceDetailApi(APIView):
 
 
 class MyInvoicePdfApi(APIView):
-    @extend_schema(responses={(200, "application/pdf"): _PDF})
+    @extend_schema(parameters=[_LANGUAGE], responses={(200, "application/pdf"): _PDF})
     def get(self, request: Request, number: str) -> HttpResponse:
         invoice = selectors.invoice_get(number=number, client_id=_own_client_id(request))
-        return _pdf_response(invoice, request.query_params.get("language"))
+        return _pdf_response(invoice, _language(request))
 
 
 class MyPaymentListApi(APIView):
-    @extend_schema(responses=PaymentOutput(many=True))
+    @extend_schema(
+        operation_id="me_payments_list",
+        parameters=[PAGE_PARAMETER],
+        responses={200: paginated(PaymentOutput)},
+    )
     def get(self, request: Request) -> Response:
         return _paginated(
             request, self, selectors.payment_list(client_id=_own_client_id(request)), PaymentOutput
@@ -462,7 +543,7 @@ class MyPaymentListApi(APIView):
 
 
 class MyCheckoutCreateApi(APIView):
-    @extend_schema(request=_CheckoutInput, responses={201: CheckoutOutput})
+    @extend_schema(request=_CheckoutInput, responses={201: CheckoutOutput, **_NO_ACCOUNT, **_GATEWAY_DOWN})
     def post(self, request: Request) -> Response:
         client_id = _own_client_id(request)
         body = _CheckoutInput(data=request.data)

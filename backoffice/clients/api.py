@@ -15,16 +15,18 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.access import fields
 from backoffice.access.client_ip import client_ip
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import Forbidden
+from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
 from backoffice.clients import selectors, services
 from backoffice.clients.models import (
     ClientKind,
@@ -43,11 +45,30 @@ CanWrite = HasAnyRole(*WRITE_ROLES) | HasScope("clients.write")
 # Endpoints a subscriber reaches too, narrowed to their own client.
 CanReadOwn = CanRead | HasAnyRole("subscriber")
 
-_SPEED = serializers.RegexField(
-    services.SPEED_RE,
-    max_length=16,
-    error_messages={"invalid": gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M".')},
-)
+_SPEED_MESSAGES: dict[str, str | Any] = {
+    "invalid": gettext_lazy('Not a speed: use a number with k, M or G, e.g. "20M".')
+}
+# What the services accept, as patterns the schema states: latitude -90..90, longitude -180..180
+# (six decimals) and a PPPoE user name.
+_LATITUDE = r"^-?(?:(?:[0-9]|[1-8][0-9])(?:\.\d{1,6})?|90(?:\.0{1,6})?)$"
+_LONGITUDE = r"^-?(?:(?:[0-9]|[1-9][0-9]|1[0-7][0-9])(?:\.\d{1,6})?|180(?:\.0{1,6})?)$"
+_PPPOE_USERNAME = r"^[A-Za-z0-9._@-]{3,64}$"
+
+
+def _speed(**kwargs: Any) -> fields.RegexField:
+    return fields.RegexField(services.SPEED_RE, max_length=16, error_messages=_SPEED_MESSAGES, **kwargs)
+
+
+def _coordinate(pattern: str, example: str) -> fields.DecimalField:
+    return fields.DecimalField(
+        pattern=pattern,
+        example=example,
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        allow_null=True,
+        default=None,
+    )
 
 
 def _only_client_id(request: Request) -> int | None:
@@ -63,47 +84,6 @@ def _only_client_id(request: Request) -> int | None:
 
 
 # --- shapes shared by the OpenAPI document ---------------------------------------------------------------
-
-
-class ErrorOutput(serializers.Serializer):
-    error = serializers.CharField(help_text="A stable code, e.g. invalid, not_found, conflict.")
-    detail = serializers.CharField(help_text="What is wrong, in the caller's language.")
-    fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="For a 400: the message(s) of each field at fault.",
-    )
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    texts = {
-        400: "Invalid input: `fields` names each field at fault.",
-        401: "No token, or an invalid one.",
-        403: "The token's role or scope does not allow this.",
-        404: "Not found (also for another subscriber's records).",
-        409: "Conflicts with the current state (e.g. a cancelled subscription).",
-    }
-    return {code: OpenApiResponse(ErrorOutput, description=texts[code]) for code in codes}
-
-
-_PAGES: dict[str, type[serializers.Serializer]] = {}
-
-
-def _page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The paginated envelope of ``item`` for the OpenAPI document."""
-    name = f"Paginated{item.__name__.removesuffix('Output')}List"
-    if name not in _PAGES:
-        _PAGES[name] = type(
-            name,
-            (serializers.Serializer,),
-            {
-                "count": serializers.IntegerField(),
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": item(many=True),
-            },
-        )
-    return _PAGES[name]
 
 
 def _paginated(
@@ -148,20 +128,16 @@ class ClientOutput(serializers.Serializer):
 
 class _ClientFields(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ClientKind.choices, default=ClientKind.PERSON)
-    name = serializers.CharField(max_length=200)
+    name = fields.CharField(max_length=200)
     identification_type = serializers.ChoiceField(choices=IdentificationType.choices)
-    identification = serializers.CharField(max_length=20)
+    identification = fields.CharField(max_length=20)
     email = serializers.EmailField(required=False, default="", allow_blank=True)
     billing_email = serializers.EmailField(required=False, default="", allow_blank=True)
-    phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
-    address = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
-    city = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    latitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
-    )
-    longitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
-    )
+    phone = fields.CharField(max_length=32, required=False, default="", allow_blank=True)
+    address = fields.CharField(max_length=300, required=False, default="", allow_blank=True)
+    city = fields.CharField(max_length=100, required=False, default="", allow_blank=True)
+    latitude = _coordinate(_LATITUDE, "-0.180653")
+    longitude = _coordinate(_LONGITUDE, "-78.467834")
     language = serializers.ChoiceField(choices=Language.choices, default=Language.ES)
     status = serializers.ChoiceField(choices=ClientStatus.choices, default=ClientStatus.PROSPECT)
 
@@ -175,22 +151,22 @@ class ClientListCreateApi(_ReadWriteApi):
         kind = serializers.ChoiceField(choices=ClientKind.choices, required=False)
         identification_type = serializers.ChoiceField(choices=IdentificationType.choices, required=False)
         city = serializers.CharField(required=False)
-        page = serializers.IntegerField(required=False, min_value=1)
 
     class InputSerializer(_ClientFields):
         pass
 
     @extend_schema(
-        parameters=[FilterSerializer], responses={200: _page_of(ClientOutput), **_errors(400, 401, 403, 404)}
+        operation_id="clients_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(ClientOutput)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        data = {k: v for k, v in filters.validated_data.items() if k != "page"}
-        clients = selectors.client_list(**data, only_client_id=_only_client_id(request))
+        clients = selectors.client_list(**filters.validated_data, only_client_id=_only_client_id(request))
         return _paginated(request, self, clients, ClientOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: ClientOutput, **_errors(400, 401, 403)})
+    @extend_schema(request=InputSerializer, responses={201: ClientOutput})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -205,12 +181,12 @@ class ClientDetailApi(_ReadWriteApi):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, partial=True, **kwargs)
 
-    @extend_schema(responses={200: ClientOutput, **_errors(401, 403, 404)})
+    @extend_schema(responses={200: ClientOutput})
     def get(self, request: Request, client_id: int) -> Response:
         client = selectors.client_get(client_id=client_id, only_client_id=_only_client_id(request))
         return Response(ClientOutput(client).data)
 
-    @extend_schema(request=InputSerializer, responses={200: ClientOutput, **_errors(400, 401, 403, 404)})
+    @extend_schema(request=InputSerializer, responses={200: ClientOutput})
     def patch(self, request: Request, client_id: int) -> Response:
         client = selectors.client_get(client_id=client_id)
         body = self.InputSerializer(data=request.data)
@@ -243,35 +219,31 @@ class PlanListCreateApi(_ReadWriteApi):
     read_permission = CanReadOwn
 
     class FilterSerializer(serializers.Serializer):
-        active = serializers.BooleanField(required=False, allow_null=True, default=None)
-        page = serializers.IntegerField(required=False, min_value=1)
+        active = serializers.BooleanField(required=False)
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.SlugField(max_length=64)
-        name = serializers.CharField(max_length=120)
-        download = _SPEED
-        upload = _SPEED
-        monthly_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-        tax_rate = serializers.DecimalField(
-            max_digits=5, decimal_places=4, min_value=0, max_value=1, default=Decimal("0.15")
-        )
-        installation_fee = serializers.DecimalField(
-            max_digits=10, decimal_places=2, min_value=0, default=Decimal("0.00")
-        )
-        term_months = serializers.IntegerField(min_value=0, max_value=120, default=12)
-        active = serializers.BooleanField(default=True)
+        code = fields.SlugField(max_length=64)
+        name = fields.CharField(max_length=120)
+        download = _speed()
+        upload = _speed()
+        monthly_price = fields.money(max_digits=10)
+        tax_rate = fields.rate(default=Decimal("0.15"))
+        installation_fee = fields.money(max_digits=10, default=Decimal("0.00"))
+        term_months = fields.IntegerField(min_value=0, max_value=120, default=12)
+        active = fields.BooleanField(default=True)
 
     @extend_schema(
-        parameters=[FilterSerializer], responses={200: _page_of(PlanOutput), **_errors(400, 401, 403)}
+        operation_id="plans_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(PlanOutput)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return _paginated(
-            request, self, selectors.plan_list(active=filters.validated_data["active"]), PlanOutput
-        )
+        plans = selectors.plan_list(active=filters.validated_data.get("active"))
+        return _paginated(request, self, plans, PlanOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: PlanOutput, **_errors(400, 401, 403)})
+    @extend_schema(request=InputSerializer, responses={201: PlanOutput})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -283,29 +255,25 @@ class PlanDetailApi(_ReadWriteApi):
     read_permission = CanReadOwn
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=120, required=False)
-        download = serializers.RegexField(services.SPEED_RE, max_length=16, required=False)
-        upload = serializers.RegexField(services.SPEED_RE, max_length=16, required=False)
-        monthly_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
-        tax_rate = serializers.DecimalField(
-            max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False
-        )
-        installation_fee = serializers.DecimalField(
-            max_digits=10, decimal_places=2, min_value=0, required=False
-        )
-        term_months = serializers.IntegerField(min_value=0, max_value=120, required=False)
-        active = serializers.BooleanField(required=False)
+        name = fields.CharField(max_length=120, required=False)
+        download = _speed(required=False)
+        upload = _speed(required=False)
+        monthly_price = fields.money(max_digits=10, required=False)
+        tax_rate = fields.rate(required=False)
+        installation_fee = fields.money(max_digits=10, required=False)
+        term_months = fields.IntegerField(min_value=0, max_value=120, required=False)
+        active = fields.BooleanField(required=False)
         price_effective_from = serializers.DateField(
             required=False,
             help_text="From when a new price applies (default today); each subscription "
             "gets it from its first billing date on or after that day.",
         )
 
-    @extend_schema(responses={200: PlanOutput, **_errors(401, 403, 404)})
+    @extend_schema(responses={200: PlanOutput})
     def get(self, request: Request, code: str) -> Response:
         return Response(PlanOutput(selectors.plan_get(code=code)).data)
 
-    @extend_schema(request=InputSerializer, responses={200: PlanOutput, **_errors(400, 401, 403, 404)})
+    @extend_schema(request=InputSerializer, responses={200: PlanOutput})
     def patch(self, request: Request, code: str) -> Response:
         plan = selectors.plan_get(code=code)
         body = self.InputSerializer(data=request.data)
@@ -361,24 +329,27 @@ class SubscriptionListCreateApi(_ReadWriteApi):
         status = serializers.ChoiceField(choices=SubscriptionStatus.choices, required=False)
         plan = serializers.SlugField(required=False)
         pppoe_username = serializers.CharField(required=False)
-        page = serializers.IntegerField(required=False, min_value=1)
 
     class InputSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(min_value=1)
-        plan = serializers.SlugField(max_length=64)
-        router = serializers.SlugField(max_length=64)
-        billing_day = serializers.IntegerField(min_value=1, max_value=28)
+        client_id = fields.IntegerField(min_value=1)
+        plan = fields.SlugField(max_length=64)
+        router = fields.SlugField(max_length=64)
+        billing_day = fields.IntegerField(min_value=1, max_value=28)
         start_date = serializers.DateField()
         address = serializers.IPAddressField(protocol="IPv4", required=False, allow_null=True, default=None)
-        pppoe_username = serializers.CharField(max_length=64, required=False, allow_null=True, default=None)
+        pppoe_username = fields.RegexField(
+            _PPPOE_USERNAME, max_length=64, required=False, allow_null=True, default=None
+        )
 
     @extend_schema(
-        parameters=[FilterSerializer], responses={200: _page_of(SubscriptionOutput), **_errors(400, 401, 403)}
+        operation_id="subscriptions_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(SubscriptionOutput)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        data = {k: v for k, v in filters.validated_data.items() if k != "page"}
+        data = dict(filters.validated_data)
         only = _only_client_id(request)
         if only is not None:
             data["client_id"] = only if data.get("client_id") in (None, only) else -1
@@ -390,9 +361,7 @@ class SubscriptionListCreateApi(_ReadWriteApi):
             show_password=_is_admin(request),
         )
 
-    @extend_schema(
-        request=InputSerializer, responses={201: SubscriptionOutput, **_errors(400, 401, 403, 409)}
-    )
+    @extend_schema(request=InputSerializer, responses={201: SubscriptionOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -420,7 +389,7 @@ def _named(load: Any, field: str) -> Any:
 class SubscriptionDetailApi(APIView):
     permission_classes = [CanReadOwn]
 
-    @extend_schema(responses={200: SubscriptionOutput, **_errors(401, 403, 404)})
+    @extend_schema(responses={200: SubscriptionOutput})
     def get(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(
             subscription_id=subscription_id, only_client_id=_only_client_id(request)
@@ -432,12 +401,10 @@ class SubscriptionChangePlanApi(APIView):
     permission_classes = [CanWrite]
 
     class InputSerializer(serializers.Serializer):
-        plan = serializers.SlugField(max_length=64)
+        plan = fields.SlugField(max_length=64)
         effective_date = serializers.DateField(required=False, allow_null=True, default=None)
 
-    @extend_schema(
-        request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404, 409)}
-    )
+    @extend_schema(request=InputSerializer, responses={200: SubscriptionOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -456,12 +423,10 @@ class SubscriptionMoveApi(APIView):
     permission_classes = [CanWrite]
 
     class InputSerializer(serializers.Serializer):
-        router = serializers.SlugField(max_length=64)
+        router = fields.SlugField(max_length=64)
         address = serializers.IPAddressField(protocol="IPv4", required=False, allow_null=True, default=None)
 
-    @extend_schema(
-        request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404, 409)}
-    )
+    @extend_schema(request=InputSerializer, responses={200: SubscriptionOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -478,9 +443,7 @@ class SubscriptionCancelApi(APIView):
     class InputSerializer(serializers.Serializer):
         effective_date = serializers.DateField(required=False, allow_null=True, default=None)
 
-    @extend_schema(
-        request=InputSerializer, responses={200: SubscriptionOutput, **_errors(400, 401, 403, 404)}
-    )
+    @extend_schema(request=InputSerializer, responses={200: SubscriptionOutput, **error_responses(409)})
     def post(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(subscription_id=subscription_id)
         body = self.InputSerializer(data=request.data)
@@ -517,7 +480,9 @@ class ContractOutput(serializers.Serializer):
 class ContractListApi(APIView):
     permission_classes = [CanReadOwn]
 
-    @extend_schema(responses={200: _page_of(ContractOutput), **_errors(401, 403, 404)})
+    @extend_schema(
+        operation_id="contracts_list", parameters=[PAGE_PARAMETER], responses={200: paginated(ContractOutput)}
+    )
     def get(self, request: Request, subscription_id: int) -> Response:
         subscription = selectors.subscription_get(
             subscription_id=subscription_id, only_client_id=_only_client_id(request)
@@ -530,7 +495,7 @@ class ContractListApi(APIView):
 class ContractPdfApi(APIView):
     permission_classes = [CanReadOwn]
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(401, 403, 404)})
+    @extend_schema(operation_id="contracts_pdf", responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request: Request, subscription_id: int, version: int, language: str) -> HttpResponse:
         subscription = selectors.subscription_get(
             subscription_id=subscription_id, only_client_id=_only_client_id(request)
@@ -551,13 +516,13 @@ class ContractAcceptApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         language = serializers.ChoiceField(choices=Language.choices, default=Language.ES)
-        sha256 = serializers.CharField(
+        sha256 = fields.CharField(
             max_length=64, required=False, help_text="The hash of the document the subscriber read (checked)."
         )
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: AcceptanceOutput, **_errors(400, 401, 403, 404, 409)},
+        responses={201: AcceptanceOutput, **error_responses(409)},
     )
     def post(self, request: Request, subscription_id: int, version: int) -> Response:
         only = _only_client_id(request)
@@ -591,7 +556,7 @@ class MeApi(APIView):
         client = ClientOutput()
         subscriptions = SubscriptionOutput(many=True)
 
-    @extend_schema(responses={200: OutputSerializer, **_errors(401, 403, 404)})
+    @extend_schema(responses={200: OutputSerializer, **error_responses(404)})
     def get(self, request: Request) -> Response:
         client_id = _only_client_id(request)
         assert client_id is not None  # a subscriber always has one (checked above)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
-from backoffice.access.openapi import PAGE_PARAMETER
+from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
 from backoffice.support import selectors, services
 from backoffice.support.models import Ticket, TicketComment, TicketSource, TicketStatus
 
@@ -34,17 +34,6 @@ class _ReadWriteApi(APIView):
 
 
 # --- output ---------------------------------------------------------------------------------------
-
-
-# Built inline: a declared field named "fields" would shadow Serializer.fields.
-ErrorSerializer = inline_serializer(
-    name="SupportError",
-    fields={
-        "error": serializers.CharField(help_text="A stable code, e.g. not_found, invalid_transition."),
-        "detail": serializers.CharField(help_text="What is wrong, in the caller's language."),
-        "fields": serializers.DictField(required=False, help_text="Per-field messages (validation errors)."),
-    },
-)
 
 
 class TicketOutputSerializer(serializers.ModelSerializer):
@@ -70,41 +59,12 @@ class CommentOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "body", "author", "by_subscriber", "created_at"]
 
 
-def _page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
-    """The paginated envelope DRF answers with, for the OpenAPI schema."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item(many=True),
-        },
-    )
-
-
-TicketPage = _page_of(TicketOutputSerializer, "PaginatedTicketList")
-CommentPage = _page_of(CommentOutputSerializer, "PaginatedTicketCommentList")
-
-
 def _paginated(
     request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer]
 ) -> Response:
     paginator = PageNumberPagination()
     page: Any = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    described = {
-        400: "The input is invalid; ``fields`` says which.",
-        401: "No valid bearer token.",
-        403: "The role or token scope does not allow this, or the client is not yours.",
-        404: "No such ticket among those you can see.",
-        409: "The ticket's state does not allow this (invalid_transition, ticket_closed).",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
 
 
 # --- endpoints ------------------------------------------------------------------------------------
@@ -128,7 +88,9 @@ class TicketListApi(_ReadWriteApi):
         conversation_id = fields.CharField(max_length=100, required=False, default="", allow_blank=True)
 
     @extend_schema(
-        parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: TicketPage, **_errors(400, 401, 403)}
+        operation_id="tickets_list",
+        parameters=[FilterSerializer, PAGE_PARAMETER],
+        responses={200: paginated(TicketOutputSerializer)},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
@@ -136,7 +98,7 @@ class TicketListApi(_ReadWriteApi):
         tickets = selectors.ticket_list(principal=principal_of(request), **filters.validated_data)
         return _paginated(request, self, tickets, TicketOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: TicketOutputSerializer, **_errors(400, 401, 403)})
+    @extend_schema(request=InputSerializer, responses={201: TicketOutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -154,14 +116,12 @@ class TicketDetailApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=TicketStatus.choices)
 
-    @extend_schema(responses={200: TicketOutputSerializer, **_errors(401, 403, 404)})
+    @extend_schema(responses={200: TicketOutputSerializer})
     def get(self, request: Request, ticket_id: int) -> Response:
         ticket = selectors.ticket_get(principal=principal_of(request), ticket_id=ticket_id)
         return Response(TicketOutputSerializer(ticket).data)
 
-    @extend_schema(
-        request=InputSerializer, responses={200: TicketOutputSerializer, **_errors(400, 401, 403, 404, 409)}
-    )
+    @extend_schema(request=InputSerializer, responses={200: TicketOutputSerializer, **error_responses(409)})
     def patch(self, request: Request, ticket_id: int) -> Response:
         principal = principal_of(request)
         ticket = selectors.ticket_get(principal=principal, ticket_id=ticket_id)
@@ -175,18 +135,16 @@ class TicketDetailApi(_ReadWriteApi):
 
 class TicketCommentListApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(max_length=5000)
+        body = fields.CharField(max_length=5000)
 
-    @extend_schema(responses={200: CommentPage, **_errors(401, 403, 404)})
+    @extend_schema(parameters=[PAGE_PARAMETER], responses={200: paginated(CommentOutputSerializer)})
     def get(self, request: Request, ticket_id: int) -> Response:
         ticket = selectors.ticket_get(principal=principal_of(request), ticket_id=ticket_id)
         return _paginated(
             request, self, selectors.ticket_comment_list(ticket=ticket), CommentOutputSerializer
         )
 
-    @extend_schema(
-        request=InputSerializer, responses={201: CommentOutputSerializer, **_errors(400, 401, 403, 404, 409)}
-    )
+    @extend_schema(request=InputSerializer, responses={201: CommentOutputSerializer, **error_responses(409)})
     def post(self, request: Request, ticket_id: int) -> Response:
         principal = principal_of(request)
         ticket = selectors.ticket_get(principal=principal, ticket_id=ticket_id)

@@ -18,6 +18,7 @@ Runs are deterministic (derandomized Hypothesis, no example database) and bounde
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -32,6 +33,9 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from backoffice.billing import invoicing
+from backoffice.billing import services as billing
+from backoffice.clients import services as clients
 from backoffice.identity import services as identity
 from backoffice.identity import tokens
 from backoffice.network import services as network
@@ -44,7 +48,6 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 MAX_EXAMPLES = 25
 ROLES = ("admin", "agent", "billing", "noc", "subscriber")
 ANONYMOUS = "anonymous"
-SUBSCRIBER_CLIENT_ID = 1
 
 load_all_checks()
 ALL_CHECKS = list(CHECKS.get_all())
@@ -69,6 +72,47 @@ ONLY_THE_SERVER_KNOWS: dict[str, set[tuple[str, str | None]]] = {
         ("invalid_address", None),
     },
     "POST /api/support/v1/tickets": {("invalid", "client_id")},
+    # A cédula's or RUC's check digit, and one another client already holds; coordinates
+    # come in pairs.
+    "POST /api/clients/v1/clients/": {("invalid", "identification"), ("invalid", "latitude")},
+    "PATCH /api/clients/v1/clients/{client_id}/": {("invalid", "identification"), ("invalid", "latitude")},
+    # A plan code already taken; a new price cannot apply before today.
+    "POST /api/clients/v1/plans/": {("invalid", "code")},
+    "PATCH /api/clients/v1/plans/{code}/": {("invalid", "price_effective_from")},
+    # The client, plan and router must exist (the plan still offered), the address be free in
+    # the router's pool and the PPPoE user free on the router.
+    "POST /api/clients/v1/subscriptions/": {
+        ("invalid", "client_id"),
+        ("invalid", "plan"),
+        ("invalid", "router"),
+        ("invalid", "address"),
+        ("invalid", "pppoe_username"),
+    },
+    "POST /api/clients/v1/subscriptions/{subscription_id}/change-plan": {("invalid", "plan")},
+    "POST /api/clients/v1/subscriptions/{subscription_id}/move": {
+        ("invalid", "router"),
+        ("invalid", "address"),
+    },
+    # The hash of the document the subscriber read.
+    "POST /api/clients/v1/subscriptions/{subscription_id}/contracts/{version}/accept": {
+        ("invalid", "sha256")
+    },
+    # What is left to credit on the invoice, and whether it is void.
+    "POST /api/billing/v1/invoices/{number}/credit-notes/": {
+        ("credit_exceeds_invoice", None),
+        ("invoice_void", None),
+    },
+    # The client must have a billing account; a transfer needs its bank reference.
+    "POST /api/billing/v1/payments/": {("invalid", "client_id"), ("invalid", "reference")},
+    # The invoice must be the client's and open, and there must be something to pay.
+    "POST /api/billing/v1/checkouts/": {
+        ("invalid", "client_id"),
+        ("unknown_invoice", None),
+        ("nothing_to_pay", None),
+    },
+    "POST /api/billing/v1/me/checkouts/": {("unknown_invoice", None), ("nothing_to_pay", None)},
+    # A gateway's signature over the body (a secret), for a gateway enabled here.
+    "POST /api/billing/v1/webhooks/{gateway}": {("webhook_rejected", None), ("gateway_error", None)},
 }
 
 
@@ -120,7 +164,40 @@ def _schemas_for(role: str) -> dict[str, Any]:
     return selected
 
 
-def _arrange_network_and_support(now: Any) -> None:
+def _arrange_clients_and_billing(now: Any) -> int:
+    """The subscriber's client on a plan, with a billing account and an invoice; returns the
+    client's id (ids come from sequences, which rolled-back tests do not reset)."""
+    clients.router_pool_set(router="r1", network="10.50.0.0/24")
+    plan = clients.plan_create(
+        code="hogar-20", name="Hogar 20", download="20M", upload="5M", monthly_price=Decimal("20.00"), now=now
+    )
+    client = clients.client_create(
+        name="Alice Andrade",
+        identification_type="cedula",
+        identification="0102030400",
+        email="alice@contracts.enlace.test",
+        now=now,
+    )
+    today = timezone.localdate(now)
+    subscription = clients.subscription_create(
+        client=client, plan=plan, router="r1", billing_day=1, start_date=today, now=now
+    )
+    billing.account_upsert(client_id=client.pk, name=client.name)
+    registered = billing.subscription_register(
+        subscription_id=subscription.pk,
+        client_id=client.pk,
+        billing_day=1,
+        start_date=today.replace(day=1),
+        plan=billing.PlanTerms(
+            code=plan.code, name=plan.name, monthly_price=plan.monthly_price, tax_rate=plan.tax_rate
+        ),
+        now=now,
+    )
+    invoicing.invoice_issue(subscription=registered, month=today.replace(day=1), today=today, now=now)
+    return int(client.pk)
+
+
+def _arrange_network_and_support(now: Any, client_id: int) -> None:
     """A router with three services (one suspended) and a ticket, for requests to find."""
     router = network.router_create(
         name="r1", host="127.0.0.1", username="enlace", password="router-pass", address_pool="10.50.0.0/24"
@@ -138,7 +215,7 @@ def _arrange_network_and_support(now: Any) -> None:
             now=now,
         )
     network.service_suspend(service=Service.objects.get(subscription_id=2), reason="manual", now=now)
-    Ticket.objects.create(client_id=SUBSCRIBER_CLIENT_ID, subject="Sin internet", created_by="1")
+    Ticket.objects.create(client_id=client_id, subject="Sin internet", created_by="1")
 
 
 class World:
@@ -147,7 +224,8 @@ class World:
 
     def __init__(self) -> None:
         self.now = timezone.now()
-        _arrange_network_and_support(self.now)
+        self.client_id = _arrange_clients_and_billing(self.now)
+        _arrange_network_and_support(self.now, self.client_id)
         self._tokens: dict[str, str] = {}
 
     def token(self, role: str) -> str:
@@ -159,7 +237,7 @@ class World:
             user = identity.user_create(
                 email=f"{role}@contracts.enlace.test",
                 roles=[role],
-                client_id=SUBSCRIBER_CLIENT_ID if role == "subscriber" else None,
+                client_id=self.client_id if role == "subscriber" else None,
             )
             self._tokens[role] = tokens.login_pair(user=user, now=self.now).access_token
         return self._tokens[role]

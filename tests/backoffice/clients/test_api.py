@@ -263,9 +263,10 @@ def test_the_openapi_document_has_paginated_envelopes_and_error_answers(client):
     schema = client.get(f"{BASE}/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
     listing = schema["paths"]["/api/clients/v1/clients/"]["get"]["responses"]
-    assert listing["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/PaginatedClientList")
-    page = schema["components"]["schemas"]["PaginatedClientList"]
+    page_ref = listing["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert page_ref.endswith("/PaginatedClientOutputList")
+    page = schema["components"]["schemas"]["PaginatedClientOutputList"]
     assert set(page["properties"]) == {"count", "next", "previous", "results"}
     creating = schema["paths"]["/api/clients/v1/subscriptions/"]["post"]["responses"]
     assert {"201", "400", "401", "403", "409"} <= set(creating)
-    assert creating["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOutput")
+    assert creating["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
