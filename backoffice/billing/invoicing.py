@@ -16,21 +16,19 @@ The unique constraint (subscription, period_start) is the last word on "once per
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from backoffice.billing import pricing
+from backoffice.billing.invoice_rows import Draft, Priced, priced, rows_insert
 from backoffice.billing.ledger import DB, account_lock, credits_allocate
 from backoffice.billing.models import (
     BillingSubscription,
@@ -38,16 +36,10 @@ from backoffice.billing.models import (
     DocumentKind,
     DunningSettings,
     Invoice,
-    InvoiceLine,
-    InvoiceStatus,
     Payment,
     PendingCharge,
 )
 from backoffice.billing.services import counter_lock
-from enlace_messaging import catalog
-from enlace_messaging.django.models import OutboxMessage
-from enlace_messaging.django.outbox import outbox_put_many
-from enlace_messaging.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -130,40 +122,6 @@ def billing_run(
     return RunResult(month=month, issued=issued, waiting_for_account=waiting)
 
 
-@dataclass
-class _Draft:
-    """An invoice about to be inserted (plain data: building model objects costs more than
-    inserting the rows)."""
-
-    subscription_pk: int
-    subscription_id: int  # the clients service's id (the invoice refers to billing's row)
-    client_id: int
-    customer_name: str
-    customer_identification: str
-    language: str
-    priced: _Priced
-    charges: list[tuple[int, pricing.LineDraft]]
-    pk: int = 0
-    sequential: int = 0
-    number: str = ""
-
-    def lines(self) -> list[pricing.LineDraft]:
-        return self.priced.lines + [charge for _pk, charge in self.charges]
-
-    def totals(self) -> tuple[Decimal, Decimal, Decimal]:
-        return self.priced.totals if not self.charges else pricing.totals(self.lines())
-
-
-@dataclass
-class _Priced:
-    """The period lines shared by every subscription with the same plans and dates."""
-
-    lines: list[pricing.LineDraft]
-    totals: tuple[Decimal, Decimal, Decimal]
-    # The lines as COPY text after "invoice id,": computed once for all who share them.
-    copy_text: list[str]
-
-
 # Subscriptions due in a chunk, with their client's details (NULL: the client never arrived).
 # The joins are written so that a chunk costs the same at the end of a run as at the start:
 # the accounts are looked up per row by their unique index (LATERAL on PostgreSQL; a hash join
@@ -228,8 +186,8 @@ def _chunk_issue(
         low, high = rows[0][0], rows[-1][0]
         segments = _segments_of(low, high, period_end)
         charges = _charges_of(low, high)
-        priced: dict[tuple[object, ...], _Priced] = {}
-        drafts: list[_Draft] = []
+        shared_by: dict[tuple[object, ...], Priced] = {}
+        drafts: list[Draft] = []
         for pk, subscription_id, client_id, start_date, end_date, name, identification, language in rows:
             if name is None:
                 logger.warning("subscription %s: no account for client %s yet", subscription_id, client_id)
@@ -238,7 +196,7 @@ def _chunk_issue(
             # Clipped to the period, so every subscription on one plan for the whole period
             # shares one computation.
             key = (own, max(start_date, period_start), min(end_date or period_end, period_end))
-            shared = priced.get(key)
+            shared = shared_by.get(key)
             if shared is None:
                 lines = pricing.period_lines(
                     segments=own,
@@ -247,12 +205,12 @@ def _chunk_issue(
                     period_start=period_start,
                     period_end=period_end,
                 )
-                shared = priced[key] = _Priced(lines, pricing.totals(lines), _lines_copy_text(lines))
+                shared = shared_by[key] = priced(lines)
             extra = charges.get(pk, [])
             if not shared.lines and not extra:
                 continue
             drafts.append(
-                _Draft(pk, subscription_id, client_id, name, identification, language, shared, extra)
+                Draft(pk, subscription_id, client_id, name, identification, language, shared, extra)
             )
         first = counter.last_number + 1
         counter.last_number += len(drafts)
@@ -262,7 +220,7 @@ def _chunk_issue(
             draft.number = pricing.document_number(
                 counter.establishment, counter.emission_point, first + offset
             )
-        _insert(
+        rows_insert(
             drafts,
             establishment=counter.establishment,
             emission_point=counter.emission_point,
@@ -271,12 +229,17 @@ def _chunk_issue(
             due_date=due_date,
             now=now,
         )
-        charged = {charge_pk: d.pk for d in drafts for charge_pk, _line in d.charges}
+        charged = [charge_pk for d in drafts for charge_pk, _line in d.charges]
         if charged:
-            updates = list(PendingCharge.objects.filter(pk__in=charged))
-            for charge in updates:
-                charge.invoice_id = charged[charge.pk]
-            PendingCharge.objects.bulk_update(updates, ["invoice"])
+            # One statement for the chunk (a bulk_update builds a CASE per charge): each charge
+            # billed goes to its subscription's invoice for this period, just inserted.
+            PendingCharge.objects.filter(pk__in=charged).update(
+                invoice_id=Subquery(
+                    Invoice.objects.filter(
+                        subscription_id=OuterRef("subscription_id"), period_start=period_start
+                    ).values("pk")[:1]
+                )
+            )
         _credits_apply({d.client_id for d in drafts}, now=now)
         return rows[-1][0], len(drafts), len(rows) - len(drafts)
 
@@ -286,23 +249,25 @@ def _segments_of(low: int, high: int, until: date) -> dict[int, tuple[pricing.Se
     found: dict[int, list[pricing.Segment]] = defaultdict(list)
     seen: dict[tuple[object, ...], pricing.Segment] = {}
     with connections[DB].cursor() as cursor:
+        # As text: most rows repeat a few plans, so each distinct segment is parsed once
+        # (a Decimal and a date per row cost more than the rest of the row).
         cursor.execute(
-            "SELECT subscription_id, effective_from, plan_code, plan_name, monthly_price, tax_rate "
+            "SELECT subscription_id, CAST(effective_from AS TEXT), plan_code, plan_name, "
+            "CAST(monthly_price AS TEXT), CAST(tax_rate AS TEXT) "
             "FROM billing_plansegment "
             "WHERE subscription_id BETWEEN %s AND %s AND effective_from <= %s "
             "ORDER BY subscription_id, effective_from",
             [low, high, until],
         )
-        rows: Any = cursor.fetchall()
-    if connections[DB].vendor == "sqlite":
-        # A raw cursor on SQLite (embedded mode) returns numeric columns as int or float:
-        # back to Decimal through their text, exact for the decimals stored.
-        rows = [(pk, *rest, Decimal(str(price)), Decimal(str(rate))) for pk, *rest, price, rate in rows]
+        rows = cursor.fetchall()
     for pk, *values in rows:
         key = tuple(values)
         segment = seen.get(key)
         if segment is None:
-            segment = seen[key] = pricing.Segment(*key)
+            effective_from, code, name, price, rate = key
+            segment = seen[key] = pricing.Segment(
+                date.fromisoformat(effective_from), code, name, Decimal(price), Decimal(rate)
+            )
         found[pk].append(segment)
     return {pk: tuple(segments) for pk, segments in found.items()}
 
@@ -335,264 +300,6 @@ def _credits_apply(client_ids: set[int], *, now: datetime) -> None:
     for client_id in sorted(with_credit):  # a fixed order: two runs lock accounts alike
         account_lock(client_id=client_id)
         credits_allocate(client_id=client_id, now=now)
-
-
-def _csv_text(value: str) -> str:
-    """``value`` as one CSV field (quoted only when it must be)."""
-    if any(c in value for c in ',"\n\r\\') or not value:
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _csv_row(values: Sequence[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(values)
-    return buffer.getvalue()
-
-
-def _lines_copy_text(lines: Sequence[pricing.LineDraft]) -> list[str]:
-    return [
-        _csv_row(
-            [
-                n,
-                line.description,
-                line.days,
-                line.period_days,
-                line.unit_price,
-                line.subtotal,
-                line.tax_rate,
-                line.tax,
-                line.total,
-            ]
-        )
-        for n, line in enumerate(lines, start=1)
-    ]
-
-
-# ``Envelope.to_json`` of a billing.invoice.issued message (keys sorted, no spaces), as a
-# template: every value is a number, a date or an invoice number, none needs JSON escaping.
-_ISSUED_JSON = (
-    '{{"causation_id":null,"correlation_id":"{id}","data":{{"client_id":{client_id},'
-    '"due_date":"{due_date}","invoice_number":"{number}","period_end":"{period_end}",'
-    '"period_start":"{period_start}","subscription_id":{subscription_id},"total":"{total}"}},'
-    '"id":"{id}","occurred_at":"{occurred_at}","source":"billing","type":"billing.invoice.issued",'
-    '"version":1}}'
-)
-
-
-def _uuid4_text() -> str:
-    """A random (version 4) UUID as text, without building a ``uuid.UUID`` (100,000 per run)."""
-    value = int.from_bytes(os.urandom(16), "big")
-    value = (value & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-def _issued_payload(
-    draft: _Draft, total: Decimal, *, occurred_at: str, period: tuple[date, date], due_date: date
-) -> tuple[str, bytes]:
-    """A ``billing.invoice.issued`` envelope as the outbox stores it, written directly: the
-    schema is checked once per chunk (see ``_insert``), not 100,000 times."""
-    message_id = _uuid4_text()
-    text = _ISSUED_JSON.format(
-        id=message_id,
-        client_id=int(draft.client_id),
-        due_date=due_date.isoformat(),
-        number=draft.number,
-        period_end=period[1].isoformat(),
-        period_start=period[0].isoformat(),
-        subscription_id=int(draft.subscription_id),
-        total=f"{total:.2f}",
-        occurred_at=occurred_at,
-    )
-    return message_id, text.encode("ascii")
-
-
-def _insert(
-    drafts: list[_Draft],
-    *,
-    establishment: str,
-    emission_point: str,
-    period: tuple[date, date],
-    today: date,
-    due_date: date,
-    now: datetime,
-) -> None:
-    if not drafts:
-        return
-    occurred_at = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    messages = [
-        _issued_payload(d, d.totals()[2], occurred_at=occurred_at, period=period, due_date=due_date)
-        for d in drafts
-    ]
-    # Every message is built alike: checking the first against the schema checks them all.
-    check = Envelope.from_json(messages[0][1])
-    assert check.to_json() == messages[0][1], "the invoice.issued template drifted from Envelope.to_json"
-    connection = connections[DB]
-    if connection.vendor != "postgresql":
-        _insert_orm(drafts, messages, establishment, emission_point, period, today, due_date, now)
-        return
-    created = now.isoformat()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Invoice._meta.db_table, len(drafts)],
-        )
-        for draft, (pk,) in zip(drafts, cursor.fetchall(), strict=True):
-            draft.pk = pk
-        fixed = f"{establishment},{emission_point}"
-        dates = f"{period[0]},{period[1]},{today},{due_date}"
-        status = InvoiceStatus.ISSUED.value
-        out: list[str] = []
-        for d in drafts:
-            subtotal, tax, total = d.totals()
-            out.append(
-                f"{d.pk},{d.number},{fixed},{d.sequential},{d.client_id},{d.subscription_pk},{dates},"
-                f"{_csv_text(d.customer_name)},{_csv_text(d.customer_identification)},{d.language},USD,"
-                f"{subtotal},{tax},{total},0.00,{status},{created}\n"
-            )
-        text = "".join(out)
-        _copy(
-            cursor,
-            Invoice._meta.db_table,
-            [
-                "id",
-                "number",
-                "establishment",
-                "emission_point",
-                "sequential",
-                "client_id",
-                "subscription_id",
-                "period_start",
-                "period_end",
-                "issue_date",
-                "due_date",
-                "customer_name",
-                "customer_identification",
-                "language",
-                "currency",
-                "subtotal",
-                "tax",
-                "total",
-                "amount_paid",
-                "status",
-                "created_at",
-            ],
-            text,
-        )
-        lines = io.StringIO()
-        for d in drafts:
-            for text_line in d.priced.copy_text:
-                lines.write(f"{d.pk},{text_line}\n")
-            if d.charges:
-                offset = len(d.priced.lines)
-                for n, (_pk, charge) in enumerate(d.charges, start=offset + 1):
-                    extra = _lines_copy_text([charge])[0].split(",", 1)[1]
-                    lines.write(f"{d.pk},{n},{extra}\n")
-        _copy(
-            cursor,
-            InvoiceLine._meta.db_table,
-            [
-                "invoice_id",
-                "position",
-                "description",
-                "days",
-                "period_days",
-                "unit_price",
-                "subtotal",
-                "tax_rate",
-                "tax",
-                "total",
-            ],
-            lines.getvalue(),
-        )
-        topic = catalog.BILLING_EVENTS
-        outbox = io.StringIO()
-        for d, (message_id, payload) in zip(drafts, messages, strict=True):
-            outbox.write(
-                f'{message_id},{topic},{d.client_id},billing.invoice.issued,\\x{payload.hex()},{created},0,""\n'
-            )
-        _copy(
-            cursor,
-            OutboxMessage._meta.db_table,
-            ["message_id", "topic", "key", "message_type", "payload", "created_at", "attempts", "last_error"],
-            outbox.getvalue(),
-        )
-
-
-def _insert_orm(
-    drafts: list[_Draft],
-    messages: list[tuple[str, bytes]],
-    establishment: str,
-    emission_point: str,
-    period: tuple[date, date],
-    today: date,
-    due_date: date,
-    now: datetime,
-) -> None:
-    """The same rows with bulk INSERTs, for databases without COPY (SQLite in development)."""
-    invoices = []
-    for d in drafts:
-        subtotal, tax, total = d.totals()
-        invoices.append(
-            Invoice(
-                number=d.number,
-                establishment=establishment,
-                emission_point=emission_point,
-                sequential=d.sequential,
-                client_id=d.client_id,
-                subscription_id=d.subscription_pk,
-                period_start=period[0],
-                period_end=period[1],
-                issue_date=today,
-                due_date=due_date,
-                customer_name=d.customer_name,
-                customer_identification=d.customer_identification,
-                language=d.language,
-                subtotal=subtotal,
-                tax=tax,
-                total=total,
-                created_at=now,
-            )
-        )
-    Invoice.objects.bulk_create(invoices, batch_size=500)
-    for draft, invoice in zip(drafts, invoices, strict=True):
-        draft.pk = invoice.pk
-    InvoiceLine.objects.bulk_create(
-        [
-            InvoiceLine(invoice_id=d.pk, position=n, **_line_fields(line))
-            for d in drafts
-            for n, line in enumerate(d.lines(), start=1)
-        ],
-        batch_size=500,
-    )
-    outbox_put_many(
-        using=DB,
-        messages=[
-            (catalog.BILLING_EVENTS, str(d.client_id), Envelope.from_json(payload))
-            for d, (_id, payload) in zip(drafts, messages, strict=True)
-        ],
-    )
-
-
-def _line_fields(line: pricing.LineDraft) -> dict[str, object]:
-    return {
-        "description": line.description,
-        "days": line.days,
-        "period_days": line.period_days,
-        "unit_price": line.unit_price,
-        "subtotal": line.subtotal,
-        "tax_rate": line.tax_rate,
-        "tax": line.tax,
-        "total": line.total,
-    }
-
-
-def _copy(cursor: object, table: str, columns: list[str], text: str) -> None:
-    """``COPY table (columns) FROM STDIN`` of CSV ``text``: the fastest way PostgreSQL takes rows."""
-    buffer = io.StringIO(text)
-    quoted = ", ".join(f'"{column}"' for column in columns)
-    cursor.copy_expert(f"COPY \"{table}\" ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)  # type: ignore[attr-defined]
 
 
 def invoice_issue(
