@@ -3,10 +3,10 @@ payment received and then the service restored, without a reload.
 
 Runs the real stack of ``scripts/devstack.py`` on PostgreSQL and Redis (Tansu, back office,
 relay, network consumers, netagent, one RouterOS emulator, portal and its consumer) and drives
-Debian's Chromium through Playwright. The stack has no ``billing-clients`` consumer, so billing's
-read model is written by ``seed_billing_demo`` (billing's own services), and the subscriber falls
-overdue by billing's dunning run on a fixed day: its ``billing.account.overdue`` goes through the
-outbox, Kafka and the network service to the router, as in production. The router is read over
+Debian's Chromium through Playwright. The stack's demo billing history (``seed_billing_history``)
+leaves client 1 with last month's invoice unpaid, so dunning declares the account overdue past
+grace: its ``billing.account.overdue`` goes through the outbox, Kafka and the network service to
+the router, as in production. The router is read over
 the RouterOS API, as an operator would.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from scripts.devstack import DEMO_PASSWORD, PYTHON, RouterSpec, Stack
+from scripts.devstack import DEMO_PASSWORD, RouterSpec, Stack
 from tests.e2e.test_network_flow import Router, applied_with
 from tests.fixtures.isolation import pg_prefix, redis_url
 from tests.fixtures.polling import wait_until
@@ -39,6 +39,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pg_prefix=PG_PREFIX,
         redis_url=REDIS_URL,
         routers=[RouterSpec(name="r1")],
+        # The demo's billing history (seed_billing_history): client 1 did not pay last month's
+        # invoice, so dunning declared the account overdue past grace before the test starts.
+        demo_overdue_clients=[1],
     ) as running:
         yield running
 
@@ -60,32 +63,9 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
     from playwright.sync_api import expect, sync_playwright
 
     r1 = Router(stack.config.routers[0])
-    address = wait_until("service 1001 active on r1", applied_with(noc, "active"))["address"]
-
-    # January and February of hogar-20 (2 x 23.00), and dunning on 20 February: overdue.
-    stack.run_step(
-        "billing data",
-        [
-            PYTHON,
-            "-m",
-            "backoffice",
-            "seed_billing_demo",
-            "--client",
-            "1",
-            "--subscription",
-            "1001",
-            "--name",
-            "Alice Subscriber",
-            "--start",
-            "2026-01-01",
-            "--months",
-            "2",
-            "--dunning-on",
-            "2026-02-20",
-        ],
-    )
+    # billing.account.overdue → the network service → the netagent: the address is in morosos.
+    address = wait_until("the overdue suspension applied", applied_with(noc, "suspended"))["address"]
     wait_until("the address in morosos after billing.account.overdue", lambda: r1.suspended(address))
-    wait_until("the overdue suspension applied", applied_with(noc, "suspended"))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
