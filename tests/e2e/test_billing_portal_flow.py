@@ -57,6 +57,18 @@ def noc(stack: Stack) -> Iterator[httpx.Client]:
         yield client
 
 
+def _balance_of_client_1(stack: Stack) -> str:
+    with httpx.Client(base_url=stack.backoffice_url, timeout=10) as client:
+        answer = client.post(
+            "/api/identity/v1/token", json={"email": "billing@enlace.demo", "password": DEMO_PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        account = client.get("/api/billing/v1/accounts/1/", headers=headers).json()
+    assert account["overdue"] is True, account
+    return str(account["balance"])
+
+
 def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_restored_live(
     stack: Stack, noc: httpx.Client
 ) -> None:
@@ -66,6 +78,8 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
     # billing.account.overdue → the network service → the netagent: the address is in morosos.
     address = wait_until("the overdue suspension applied", applied_with(noc, "suspended"))["address"]
     wait_until("the address in morosos after billing.account.overdue", lambda: r1.suspended(address))
+    # What billing says the subscriber owes (the page must show the same figure).
+    owed = _balance_of_client_1(stack)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -80,7 +94,7 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
             # Why, how much, and the pay button.
             alert = page.get_by_test_id("billing-alert")
             expect(alert).to_contain_text("Tu servicio está suspendido por falta de pago.")
-            expect(alert).to_contain_text("Debes $46.00.")
+            expect(alert).to_contain_text(f"Debes ${owed}.")
             expect(page.get_by_test_id("service-card")).to_contain_text("por falta de pago")
             page.get_by_role("button", name="Pagar (demostración)").click()
 
@@ -88,7 +102,7 @@ def test_a_suspended_subscriber_pays_with_the_demo_gateway_and_sees_the_service_
             expect(page).to_have_url(re.compile(r"/billing/demo-pay/demo_[0-9a-f-]+$"))
             expect(page.get_by_text("DEMOSTRACIÓN — no se mueve dinero real")).to_be_visible()
             with page.expect_websocket(lambda ws: ws.url.endswith("/ws/notifications/")):
-                page.get_by_role("button", name="Pagar $46.00 (demostración)").click()
+                page.get_by_role("button", name=f"Pagar ${owed} (demostración)").click()
                 expect(page).to_have_url(re.compile(r"/billing/checkouts/[0-9a-f-]+/$"))
             # Marks this document: a reload or a navigation would lose the mark.
             page.evaluate("window.enlaceSameDocument = true")
