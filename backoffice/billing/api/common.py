@@ -8,7 +8,6 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import Forbidden, NotFound
 from backoffice.access.openapi import ERROR_REF, error_responses
+from backoffice.access.pagination import PageNumberPagination
 from backoffice.billing import selectors
 
 WRITE_ROLES = ("billing", "admin")

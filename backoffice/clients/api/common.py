@@ -6,13 +6,13 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import Forbidden
+from backoffice.access.pagination import PageNumberPagination
 
 READ_ROLES = ("agent", "noc", "billing", "admin")
 WRITE_ROLES = ("billing", "admin")

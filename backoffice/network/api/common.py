@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope
 from backoffice.access.errors import DomainError, NotFound
+from backoffice.access.pagination import PageNumberPagination
 from backoffice.network import selectors
 from backoffice.network.models import Router
 
