@@ -286,7 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["backoffice.access.drf.IsAuthenticatedInScope"],
     "DEFAULT_SCHEMA_CLASS": "backoffice.access.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.access.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "backoffice.access.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

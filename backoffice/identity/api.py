@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import get_authorization_header
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +28,7 @@ from backoffice.access.client_ip import client_ip
 from backoffice.access.drf import HasAnyRole, principal_of
 from backoffice.access.errors import Forbidden
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import PageNumberPagination
 from backoffice.identity import keys, selectors, services
 from backoffice.identity.models import AuditEvent, Role, User
 from backoffice.identity.tokens import TokenPair

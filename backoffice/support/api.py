@@ -12,7 +12,6 @@ from typing import Any
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import PageNumberPagination
 from backoffice.support import selectors, services
 from backoffice.support.models import Ticket, TicketComment, TicketSource, TicketStatus
 

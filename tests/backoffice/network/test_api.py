@@ -300,3 +300,11 @@ def test_a_service_token_with_network_write_can_diagnose(service_factory, servic
 
     assert response.status_code == 202
     assert Service.objects.get(subscription_id=501).diagnoses.count() == 1
+
+
+@pytest.mark.parametrize("page", ["", "last", "0", "x"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_refused_naming_the_field(page, router, nora, client_as):
+    response = client_as(nora).get(f"{BASE}/services/", {"page": page})
+
+    assert response.status_code == 400
+    assert "page" in response.json()["fields"]
