@@ -184,6 +184,8 @@ class StackConfig:
     demo_data: bool = True
     # Demo clients who did not pay last month: overdue past grace, so suspended (make run: 1).
     demo_overdue_clients: list[int] = field(default_factory=list)
+    # The demo's billing history (seed_billing_history); tests that write their own turn it off.
+    demo_billing: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -307,7 +309,11 @@ class Stack:
             self.run_step(
                 "demo clients", [PYTHON, "-m", "backoffice", "seed_clients_demo", "--routers", names]
             )
-        # After the network's: an overdue account's suspension needs its service to exist.
+
+    def seed_billing(self) -> None:
+        """The demo's billing history. Only once the network service holds the demo services: an
+        overdue account's ``billing.account.overdue`` finds nothing to suspend before they exist
+        (the network learns of them from the clients service's events, on their own topic)."""
         overdue = [arg for c in self.config.demo_overdue_clients for arg in ("--overdue-client", str(c))]
         self.run_step("demo billing", [PYTHON, "-m", "backoffice", "seed_billing_history", *overdue])
 
@@ -488,6 +494,8 @@ class Stack:
                 self.start_chatbot()
             if self.config.demo_data and self.config.routers and self.config.with_network_consumer:
                 self.wait_for_demo_provisioning()
+            if self.config.demo_data and self.config.demo_billing:
+                self.seed_billing()
         except BaseException:
             self.stop()
             raise

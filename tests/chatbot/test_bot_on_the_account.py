@@ -58,6 +58,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pg_prefix=PG_PREFIX,
         redis_url=REDIS_URL,
         routers=[RouterSpec(name="r1")],
+        # Billing's data is the test's own (BILLING_SEED): no demo history, and no copy of the
+        # clients service's subscriptions racing with it.
+        demo_billing=False,
+        with_billing_consumer=False,
     ) as running:
         yield running
 
