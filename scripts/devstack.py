@@ -311,11 +311,19 @@ class Stack:
             )
 
     def seed_billing(self) -> None:
-        """The demo's billing history. Only once the network service holds the demo services: an
-        overdue account's ``billing.account.overdue`` finds nothing to suspend before they exist
-        (the network learns of them from the clients service's events, on their own topic)."""
+        """The demo's billing history: accounts, subscriptions, invoices and payments before any
+        consumer runs (so billing's copy of the clients service's subscriptions is this one)."""
         overdue = [arg for c in self.config.demo_overdue_clients for arg in ("--overdue-client", str(c))]
-        self.run_step("demo billing", [PYTHON, "-m", "backoffice", "seed_billing_history", *overdue])
+        self.run_step(
+            "demo billing",
+            [PYTHON, "-m", "backoffice", "seed_billing_history", "--without-dunning", *overdue],
+        )
+
+    def demo_dunning(self) -> None:
+        """Today's dunning, once the network service holds the demo services: an overdue
+        account's ``billing.account.overdue`` finds nothing to suspend before they exist (the
+        network learns of them from the clients service's events, on their own topic)."""
+        self.run_step("demo dunning", [PYTHON, "-m", "backoffice", "dunning_run"])
 
     def start_routers(self) -> None:
         for router in self.config.routers:
@@ -486,6 +494,8 @@ class Stack:
             self.prepare_databases()
             if self.config.demo_data:
                 self.seed()
+                if self.config.demo_billing:
+                    self.seed_billing()
             self.start_routers()
             self.start_services()
             if self.config.with_netagent and self.config.routers:
@@ -495,7 +505,7 @@ class Stack:
             if self.config.demo_data and self.config.routers and self.config.with_network_consumer:
                 self.wait_for_demo_provisioning()
             if self.config.demo_data and self.config.demo_billing:
-                self.seed_billing()
+                self.demo_dunning()
         except BaseException:
             self.stop()
             raise
