@@ -29,11 +29,13 @@ logger = logging.getLogger(__name__)
 # --- checkouts (pay links) ---------------------
 
 
-# The return URLs a checkout takes: http(s) to a host name, which Django's URL validator also
-# accepts (it refuses host labels over 63 characters and names over 253, which a schema's
-# "uri" format allows).
+# The return URLs a checkout takes: http(s) to a host name or an IPv4 address (the embedded
+# portal is http://127.0.0.1:8000), which Django's URL validator also accepts (it refuses host
+# labels over 63 characters and names over 253, which a schema's "uri" format allows).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _RETURN_URL = (
-    r"^https?://(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,24}|localhost)"
+    r"^https?://(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,24}|localhost"
+    rf"|(?:{_OCTET}\.){{3}}{_OCTET})"
     r"(?::[0-9]{1,5})?(?:/[!-~]*)?$"
 )
 
