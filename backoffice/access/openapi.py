@@ -23,7 +23,6 @@ from typing import Any
 from drf_spectacular import openapi
 from drf_spectacular.drainage import has_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -145,9 +144,13 @@ def paginated(serializer_class: type[serializers.Serializer]) -> type[serializer
     return page
 
 
-# PageNumberPagination's query parameter; a page past the last one is a 404.
+# The pagination's query parameter (backoffice/access/pagination.py): a whole number from 1, else
+# a 400 naming it; a page past the last one is a 404.
 PAGE_PARAMETER = OpenApiParameter(
-    "page", OpenApiTypes.INT, description="Page number, from 1.", required=False
+    "page",
+    {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    description="Page number, from 1.",
+    required=False,
 )
 
 
@@ -171,8 +174,8 @@ def add_error_responses(
             responses = operation.setdefault("responses", {})
             parameters = operation.get("parameters", [])
             wanted: list[int] = []
-            filters = [p for p in parameters if p.get("in") == "query" and not _is_page(p)]
-            if "requestBody" in operation or filters:
+            queries = [p for p in parameters if p.get("in") == "query"]
+            if "requestBody" in operation or queries:
                 wanted.append(400)
             requirements = operation.get("security", [])
             if any(requirement for requirement in requirements):
