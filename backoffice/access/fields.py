@@ -43,10 +43,20 @@ class BooleanField(serializers.BooleanField):
         return data
 
 
+# PostgreSQL's bigint: a larger id can name nothing, and would fail in the database (a 500).
+BIGINT_MAX = 2**63 - 1
+
+
 class IntegerField(serializers.IntegerField):
-    """``serializers.IntegerField`` that takes only a JSON integer (not "7", 7.5 or true)."""
+    """``serializers.IntegerField`` that takes only a JSON integer (not "7", 7.5 or true), at
+    within PostgreSQL's bigint unless told otherwise."""
 
     default_error_messages = {"not_integer": _("Send a whole number here.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        kwargs.setdefault("min_value", -BIGINT_MAX - 1)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):

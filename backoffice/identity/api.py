@@ -317,7 +317,7 @@ class UserListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.values, required=False)
-        client_id = serializers.IntegerField(required=False)
+        client_id = serializers.IntegerField(required=False, min_value=1, max_value=fields.BIGINT_MAX)
 
     @extend_schema(
         parameters=[FilterSerializer, PAGE_PARAMETER], responses={200: paginated(UserOutputSerializer)}

@@ -72,7 +72,7 @@ def _paginated(
 
 class TicketListApi(_ReadWriteApi):
     class FilterSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False, min_value=1)
+        client_id = serializers.IntegerField(required=False, min_value=1, max_value=fields.BIGINT_MAX)
         status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer):

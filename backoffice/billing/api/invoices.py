@@ -26,7 +26,7 @@ class InvoiceListApi(APIView):
     permission_classes = [CanRead]
 
     class FilterSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False)
+        client_id = serializers.IntegerField(required=False, min_value=1, max_value=fields.BIGINT_MAX)
         status = serializers.ChoiceField(choices=InvoiceStatus.choices, required=False)
 
     @extend_schema(

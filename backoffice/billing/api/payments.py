@@ -27,7 +27,7 @@ class PaymentListCreateApi(APIView):
     """Reading needs a reading role; recording a cash or transfer payment, billing or admin."""
 
     class FilterSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False)
+        client_id = serializers.IntegerField(required=False, min_value=1, max_value=fields.BIGINT_MAX)
 
     class InputSerializer(serializers.Serializer):
         client_id = fields.IntegerField(min_value=1)

@@ -33,7 +33,7 @@ class SubscriptionListCreateApi(_ReadWriteApi):
     read_permission = CanReadOwn
 
     class FilterSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False)
+        client_id = serializers.IntegerField(required=False, min_value=1, max_value=fields.BIGINT_MAX)
         router = serializers.SlugField(required=False)
         status = serializers.ChoiceField(choices=SubscriptionStatus.choices, required=False)
         plan = serializers.SlugField(required=False)

@@ -22,7 +22,7 @@ from backoffice.network.models import ServiceStatus, SuspensionReason
 
 class ServiceListCreateApi(_ReadWriteApi):
     class FilterSerializer(serializers.Serializer):
-        client_id = serializers.IntegerField(required=False)
+        client_id = serializers.IntegerField(required=False, min_value=1, max_value=fields.BIGINT_MAX)
         router = fields.SlugField(required=False)
         status = serializers.ChoiceField(choices=ServiceStatus.choices, required=False)
 
