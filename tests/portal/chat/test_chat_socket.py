@@ -48,6 +48,9 @@ async def test_an_anonymous_socket_is_refused() -> None:
     connected, code = await communicator.connect(timeout=10)
     assert not connected
     assert code == CLOSE_UNAUTHENTICATED
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await communicator.disconnect()
 
 
 async def test_a_socket_from_a_foreign_page_is_refused() -> None:
@@ -55,6 +58,9 @@ async def test_a_socket_from_a_foreign_page_is_refused() -> None:
     communicator = await socket(f"/ws/chat/{conversation.pk}/", ALICE, origin=b"https://evil.example")
     connected, _ = await communicator.connect(timeout=10)
     assert not connected
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await communicator.disconnect()
 
 
 async def test_a_subscriber_cannot_join_another_subscribers_conversation() -> None:
@@ -63,6 +69,9 @@ async def test_a_subscriber_cannot_join_another_subscribers_conversation() -> No
     connected, code = await communicator.connect(timeout=10)
     assert not connected
     assert code == CLOSE_FORBIDDEN
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await communicator.disconnect()
 
 
 async def test_a_subscriber_cannot_use_the_agents_socket() -> None:
@@ -71,6 +80,9 @@ async def test_a_subscriber_cannot_use_the_agents_socket() -> None:
     connected, code = await communicator.connect(timeout=10)
     assert not connected
     assert code == CLOSE_FORBIDDEN
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await communicator.disconnect()
 
 
 async def test_a_message_reaches_the_agent_live_and_the_agents_reply_reaches_the_subscriber() -> None:
