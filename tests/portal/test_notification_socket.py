@@ -71,12 +71,18 @@ async def test_an_anonymous_browser_is_refused() -> None:
     connected, code = await socket.connect()
     assert not connected
     assert code == CLOSE_UNAUTHENTICATED
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await socket.disconnect()
 
 
 async def test_a_browser_without_any_session_is_refused() -> None:
     socket = await _socket(session_key=None)
     connected, _ = await socket.connect()
     assert not connected
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await socket.disconnect()
 
 
 async def test_a_signed_in_browser_on_a_foreign_page_is_refused(sign_in: SignIn, alice: str) -> None:
@@ -84,6 +90,9 @@ async def test_a_signed_in_browser_on_a_foreign_page_is_refused(sign_in: SignIn,
     socket = await _socket(session_key=session.session_key, origin=b"https://evil.example")
     connected, _ = await socket.connect()
     assert not connected
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await socket.disconnect()
 
 
 async def test_a_push_to_alice_reaches_her_socket_in_her_language_and_not_bobs(
@@ -159,6 +168,9 @@ async def test_a_session_whose_identity_session_was_revoked_is_refused(
 
     assert not connected
     assert code == CLOSE_SESSION_REVOKED
+    # The refused consumer still listens on its channel: stop it while the loop runs, or the
+    # loop's tear-down may wait on its cancelled channel-layer receive.
+    await socket.disconnect()
 
 
 def _notify_now(envelope: Envelope) -> None:
