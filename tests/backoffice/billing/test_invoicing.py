@@ -14,6 +14,8 @@ from django.db import connections
 
 from backoffice.billing import invoicing
 from backoffice.billing.models import CreditNote, Invoice, InvoiceLine, PendingCharge
+from enlace_messaging.django.models import OutboxMessage
+from enlace_messaging.envelope import Envelope
 from tests.backoffice.billing.conftest import (
     HOGAR_20,
     HOGAR_50,
@@ -70,6 +72,18 @@ def test_a_whole_month_costs_the_plan_price_plus_iva(alice_subscribed, run_march
         "total": "28.75",
         "due_date": "2025-03-11",
     }
+
+
+def test_the_issued_events_are_stored_byte_for_byte_as_the_envelope_the_relay_publishes(run_march):
+    SubscriptionFactory.create_batch(3)
+    run_march(chunk_size=2)
+
+    rows = OutboxMessage.objects.using("billing").filter(message_type="billing.invoice.issued")
+    payloads = [bytes(row.payload) for row in rows]
+    assert len(payloads) == 3
+    for raw in payloads:
+        assert Envelope.from_json(raw).to_json() == raw
+    assert {row.key for row in rows} == {str(i.client_id) for i in Invoice.objects.all()}
 
 
 def test_running_the_billing_run_twice_gives_the_same_invoices(run_march, now):
