@@ -19,9 +19,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connections, transaction
@@ -98,28 +100,56 @@ def billing_run(
     due_days = dunning_settings().due_days
     issued = waiting = 0
     billed_days = set(BillingSubscription.objects.values_list("billing_day", flat=True).distinct())
-    for billing_day in [day for day in _days(billing_days) if day in billed_days]:
-        period = pricing.billing_period(billing_day=billing_day, month=month)
-        after = 0
-        while True:
-            chunk = _chunk_issue(
-                billing_day=billing_day,
-                month=month,
-                period=period,
-                after=after,
-                limit=chunk_size,
-                today=today,
-                due_date=today + timedelta(days=due_days),
-                now=now,
-            )
-            if chunk is None:
-                break
-            after, count, skipped = chunk
-            issued += count
-            waiting += skipped
-            if progress is not None:
-                progress(count + skipped)
+    connection = connections[DB]
+    # Outside a transaction on PostgreSQL, the next chunk is read and priced on a second
+    # connection while this one writes the current chunk (the server works while Python prices).
+    # Inside a caller's transaction the reads must see its uncommitted rows: one connection.
+    read_ahead = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-run-reader") as reader:
+        try:
+            for billing_day in [day for day in _days(billing_days) if day in billed_days]:
+                period = pricing.billing_period(billing_day=billing_day, month=month)
+
+                def read(
+                    after: int, billing_day: int = billing_day, period: tuple[date, date] = period
+                ) -> _Chunk:
+                    return _chunk_read(billing_day=billing_day, period=period, after=after, limit=chunk_size)
+
+                ahead: Future[_Chunk] | None = reader.submit(read, 0) if read_ahead else None
+                after = 0
+                while True:
+                    chunk = ahead.result() if ahead is not None else None
+                    if chunk is not None and chunk.rows_read:
+                        ahead = reader.submit(read, chunk.last)
+                    result = _chunk_issue(
+                        read=chunk if chunk is not None else partial(read, after),
+                        period=period,
+                        today=today,
+                        due_date=today + timedelta(days=due_days),
+                        now=now,
+                    )
+                    if result is None:
+                        break
+                    after, count, skipped, handled = result
+                    issued += count
+                    waiting += skipped
+                    if progress is not None:
+                        progress(handled)
+        finally:
+            if read_ahead:
+                # The reader thread's connection dies with the run, not with the process.
+                reader.submit(lambda: connections[DB].close()).result()
     return RunResult(month=month, issued=issued, waiting_for_account=waiting)
+
+
+@dataclass
+class _Chunk:
+    """A chunk's subscriptions read and priced, not yet numbered nor written."""
+
+    rows_read: int
+    last: int  # the last subscription pk read: the next chunk starts after it
+    drafts: list[Draft]
+    waiting: int = 0  # due, but their client's details never arrived
 
 
 # Subscriptions due in a chunk, with their client's details (NULL: the client never arrived).
@@ -150,68 +180,92 @@ _DUE_SQL_PLAIN = _DUE_SQL.replace(
 )
 
 
+def _chunk_read(
+    *, billing_day: int, period: tuple[date, date], after: int, limit: int, only: int | None = None
+) -> _Chunk:
+    """Reads and prices the (up to ``limit``) subscriptions due after pk ``after`` that have no
+    invoice for ``period`` yet."""
+    period_start, period_end = period
+    connection = connections[DB]
+    with connection.cursor() as cursor:
+        params: list[Any] = [billing_day, period_end, period_start, after]
+        if only is not None:
+            params.append(only)
+        only_sql = "AND s.id = %s" if only is not None else ""
+        if connection.vendor == "postgresql":
+            sql = _DUE_SQL.format(lateral="LATERAL", only=only_sql)
+        else:
+            sql = _DUE_SQL_PLAIN.format(only=only_sql)
+        cursor.execute(sql, [*params, after, period_start, limit])
+        rows = cursor.fetchall()
+    if not rows:
+        return _Chunk(rows_read=0, last=after, drafts=[])
+    low, high = rows[0][0], rows[-1][0]
+    segments = _segments_of(low, high, period_end)
+    charges = _charges_of(low, high)
+    shared_by: dict[tuple[object, ...], Priced] = {}
+    drafts: list[Draft] = []
+    waiting = 0
+    for pk, subscription_id, client_id, start_date, end_date, name, identification, language in rows:
+        if name is None:
+            logger.warning("subscription %s: no account for client %s yet", subscription_id, client_id)
+            waiting += 1
+            continue
+        own = segments.get(pk, ())
+        # Clipped to the period, so every subscription on one plan for the whole period
+        # shares one computation.
+        key = (own, max(start_date, period_start), min(end_date or period_end, period_end))
+        shared = shared_by.get(key)
+        if shared is None:
+            lines = pricing.period_lines(
+                segments=own,
+                start_date=start_date,
+                end_date=end_date,
+                period_start=period_start,
+                period_end=period_end,
+            )
+            shared = shared_by[key] = priced(lines)
+        extra = charges.get(pk, [])
+        if not shared.lines and not extra:
+            continue
+        drafts.append(Draft(pk, subscription_id, client_id, name, identification, language, shared, extra))
+    return _Chunk(rows_read=len(rows), last=rows[-1][0], drafts=drafts, waiting=waiting)
+
+
 def _chunk_issue(
     *,
-    billing_day: int,
-    month: date,
+    read: _Chunk | Callable[[], _Chunk],
     period: tuple[date, date],
-    after: int,
-    limit: int,
     today: date,
     due_date: date,
     now: datetime,
-    only: int | None = None,
-) -> tuple[int, int, int] | None:
-    """Issues the next chunk after subscription pk ``after``; returns (last pk, issued, waiting)
-    or None when nothing is left."""
-    period_start, period_end = period
-    connection = connections[DB]
+) -> tuple[int, int, int, int] | None:
+    """Issues a chunk: ``read`` already (before the lock, by the read-ahead), or reads it after
+    taking the lock. Returns (last pk, issued, waiting for their account, subscriptions handled)
+    or None when nothing was left."""
+    period_start = period[0]
     with transaction.atomic(using=DB):
         # First the lock, then the reads: a run that waited here sees the invoices the other
         # run committed meanwhile (READ COMMITTED takes a new snapshot per statement).
         counter = counter_lock(kind=DocumentKind.INVOICE)
-        with connection.cursor() as cursor:
-            params: list[Any] = [billing_day, period_end, period_start, after]
-            if only is not None:
-                params.append(only)
-            only_sql = "AND s.id = %s" if only is not None else ""
-            if connection.vendor == "postgresql":
-                sql = _DUE_SQL.format(lateral="LATERAL", only=only_sql)
-            else:
-                sql = _DUE_SQL_PLAIN.format(only=only_sql)
-            cursor.execute(sql, [*params, after, period_start, limit])
-            rows = cursor.fetchall()
-        if not rows:
-            return None
-        low, high = rows[0][0], rows[-1][0]
-        segments = _segments_of(low, high, period_end)
-        charges = _charges_of(low, high)
-        shared_by: dict[tuple[object, ...], Priced] = {}
-        drafts: list[Draft] = []
-        for pk, subscription_id, client_id, start_date, end_date, name, identification, language in rows:
-            if name is None:
-                logger.warning("subscription %s: no account for client %s yet", subscription_id, client_id)
-                continue
-            own = segments.get(pk, ())
-            # Clipped to the period, so every subscription on one plan for the whole period
-            # shares one computation.
-            key = (own, max(start_date, period_start), min(end_date or period_end, period_end))
-            shared = shared_by.get(key)
-            if shared is None:
-                lines = pricing.period_lines(
-                    segments=own,
-                    start_date=start_date,
-                    end_date=end_date,
-                    period_start=period_start,
-                    period_end=period_end,
+        if isinstance(read, _Chunk):
+            chunk = read
+            if chunk.drafts:
+                # Read before the lock: drop what another run invoiced since.
+                invoiced = set(
+                    Invoice.objects.filter(
+                        subscription_id__gte=chunk.drafts[0].subscription_pk,
+                        subscription_id__lte=chunk.last,
+                        period_start=period_start,
+                    ).values_list("subscription_id", flat=True)
                 )
-                shared = shared_by[key] = priced(lines)
-            extra = charges.get(pk, [])
-            if not shared.lines and not extra:
-                continue
-            drafts.append(
-                Draft(pk, subscription_id, client_id, name, identification, language, shared, extra)
-            )
+                if invoiced:
+                    chunk.drafts = [d for d in chunk.drafts if d.subscription_pk not in invoiced]
+        else:
+            chunk = read()
+        if not chunk.rows_read:
+            return None
+        drafts = chunk.drafts
         first = counter.last_number + 1
         counter.last_number += len(drafts)
         counter.save(update_fields=["last_number"])
@@ -241,7 +295,7 @@ def _chunk_issue(
                 )
             )
         _credits_apply({d.client_id for d in drafts}, now=now)
-        return rows[-1][0], len(drafts), len(rows) - len(drafts)
+        return chunk.last, len(drafts), chunk.waiting, chunk.rows_read
 
 
 def _segments_of(low: int, high: int, until: date) -> dict[int, tuple[pricing.Segment, ...]]:
@@ -309,14 +363,12 @@ def invoice_issue(
     run of one); returns it, or None when nothing is due. Issuing twice returns the first one."""
     period = pricing.billing_period(billing_day=subscription.billing_day, month=month)
     _chunk_issue(
-        billing_day=subscription.billing_day,
-        month=month,
+        read=lambda: _chunk_read(
+            billing_day=subscription.billing_day, period=period, after=0, limit=1, only=subscription.pk
+        ),
         period=period,
-        after=0,
-        limit=1,
         today=today,
         due_date=today + timedelta(days=dunning_settings().due_days),
         now=now,
-        only=subscription.pk,
     )
     return Invoice.objects.filter(subscription=subscription, period_start=period[0]).first()

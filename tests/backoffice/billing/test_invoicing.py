@@ -254,6 +254,27 @@ def test_two_concurrent_runs_number_every_invoice_once_without_gaps():
     assert Invoice.objects.values("subscription").distinct().count() == 120
 
 
+def test_a_chunk_read_ahead_skips_what_another_issuer_invoiced_before_it_took_the_lock(now):
+    # A run outside a transaction reads and prices its next chunk before it takes the counter
+    # lock; an invoice issued meanwhile (here by the admin's "issue now") is not issued twice.
+    subscriptions = SubscriptionFactory.create_batch(3)
+    period = (MARCH, date(2025, 3, 31))
+    chunk = invoicing._chunk_read(billing_day=1, period=period, after=0, limit=10)
+    assert [d.subscription_pk for d in chunk.drafts] == [s.pk for s in subscriptions]
+
+    invoicing.invoice_issue(subscription=subscriptions[1], month=MARCH, today=MARCH, now=now)
+    last, issued, waiting, handled = invoicing._chunk_issue(
+        read=chunk, period=period, today=MARCH, due_date=date(2025, 3, 11), now=now
+    )
+
+    assert (last, issued, waiting, handled) == (subscriptions[-1].pk, 2, 0, 3)
+    assert sorted(Invoice.objects.values_list("subscription_id", "sequential")) == [
+        (subscriptions[0].pk, 2),
+        (subscriptions[1].pk, 1),
+        (subscriptions[2].pk, 3),
+    ]
+
+
 def test_a_customer_name_with_commas_and_quotes_is_kept_as_written(deliver, run_march, invoice_of):
     from tests.backoffice.billing.conftest import client_event
 
