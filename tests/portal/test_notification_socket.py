@@ -23,6 +23,7 @@ from portal.identity_client import IdentityClient
 from portal.notifications.consumers import CLOSE_SESSION_REVOKED, CLOSE_UNAUTHENTICATED
 from portal.notifications.delivery import envelope_notify, layer_sender
 from portal.notifications.registry import Push, user_group
+from tests.fixtures.sockets import connect_refused
 from tests.portal.conftest import PERSONA_PASSWORD, SignedIn, session_for
 from tests.portal.identity_server import IdentityServer
 
@@ -68,31 +69,18 @@ async def _signed_in(sign_in: SignIn, email: str, password: str = PERSONA_PASSWO
 async def test_an_anonymous_browser_is_refused() -> None:
     anonymous = await sync_to_async(session_for)(None)
     socket = await _socket(session_key=anonymous)
-    connected, code = await socket.connect()
-    assert not connected
-    assert code == CLOSE_UNAUTHENTICATED
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await socket.disconnect()
+    assert await connect_refused(socket) == CLOSE_UNAUTHENTICATED
 
 
 async def test_a_browser_without_any_session_is_refused() -> None:
     socket = await _socket(session_key=None)
-    connected, _ = await socket.connect()
-    assert not connected
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await socket.disconnect()
+    await connect_refused(socket)
 
 
 async def test_a_signed_in_browser_on_a_foreign_page_is_refused(sign_in: SignIn, alice: str) -> None:
     session = await _signed_in(sign_in, alice)
     socket = await _socket(session_key=session.session_key, origin=b"https://evil.example")
-    connected, _ = await socket.connect()
-    assert not connected
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await socket.disconnect()
+    await connect_refused(socket)
 
 
 async def test_a_push_to_alice_reaches_her_socket_in_her_language_and_not_bobs(
@@ -164,13 +152,7 @@ async def test_a_session_whose_identity_session_was_revoked_is_refused(
     )
 
     socket = await _socket(session_key=session.session_key)
-    connected, code = await socket.connect()
-
-    assert not connected
-    assert code == CLOSE_SESSION_REVOKED
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await socket.disconnect()
+    assert await connect_refused(socket) == CLOSE_SESSION_REVOKED
 
 
 def _notify_now(envelope: Envelope) -> None:

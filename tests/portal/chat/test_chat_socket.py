@@ -14,6 +14,7 @@ from portal.chat import services
 from portal.chat.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from portal.chat.models import Conversation, Message
 from tests.fixtures.polling import free_port
+from tests.fixtures.sockets import connect_refused
 from tests.portal.chat.helpers import (
     ANA_AGENT,
     conversation_for,
@@ -45,44 +46,25 @@ async def _agent_owns(conversation: Conversation) -> None:
 async def test_an_anonymous_socket_is_refused() -> None:
     conversation = await sync_to_async(conversation_for)(ALICE)
     communicator = await socket(f"/ws/chat/{conversation.pk}/", None)
-    connected, code = await communicator.connect(timeout=10)
-    assert not connected
-    assert code == CLOSE_UNAUTHENTICATED
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await communicator.disconnect()
+    assert await connect_refused(communicator) == CLOSE_UNAUTHENTICATED
 
 
 async def test_a_socket_from_a_foreign_page_is_refused() -> None:
     conversation = await sync_to_async(conversation_for)(ALICE)
     communicator = await socket(f"/ws/chat/{conversation.pk}/", ALICE, origin=b"https://evil.example")
-    connected, _ = await communicator.connect(timeout=10)
-    assert not connected
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await communicator.disconnect()
+    await connect_refused(communicator)
 
 
 async def test_a_subscriber_cannot_join_another_subscribers_conversation() -> None:
     alices = await sync_to_async(conversation_for)(ALICE)
     communicator = await socket(f"/ws/chat/{alices.pk}/", BOB)
-    connected, code = await communicator.connect(timeout=10)
-    assert not connected
-    assert code == CLOSE_FORBIDDEN
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await communicator.disconnect()
+    assert await connect_refused(communicator) == CLOSE_FORBIDDEN
 
 
 async def test_a_subscriber_cannot_use_the_agents_socket() -> None:
     alices = await sync_to_async(conversation_for)(ALICE)
     communicator = await socket(f"/ws/agent/chat/{alices.pk}/", ALICE)
-    connected, code = await communicator.connect(timeout=10)
-    assert not connected
-    assert code == CLOSE_FORBIDDEN
-    # The refused consumer still listens on its channel: stop it while the loop runs, or the
-    # loop's tear-down may wait on its cancelled channel-layer receive.
-    await communicator.disconnect()
+    assert await connect_refused(communicator) == CLOSE_FORBIDDEN
 
 
 async def test_a_message_reaches_the_agent_live_and_the_agents_reply_reaches_the_subscriber() -> None:
