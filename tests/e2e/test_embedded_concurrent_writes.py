@@ -5,116 +5,32 @@ process hits "database is locked", and every service ends on its router as its l
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import routeros_api
 
-from tests.fixtures.polling import free_port
+from tests.fixtures.polling import wait_until
+from tests.fixtures.run_command import DEMO_PASSWORD, RunningSystem, morosos, run_command
 
-ROOT = Path(__file__).resolve().parents[2]
 DEMO_SUBSCRIPTIONS = (1001, 1002, 1003, 1004, 1005, 1006)
 WRITES = 200
 WORKERS = 20
 
 
-@dataclass
-class RunningStack:
-    backoffice: str
-    router_ports: dict[str, int]
-    var_dir: Path
-
-
 @pytest.fixture
-def embedded_stack(tmp_path: Path) -> Iterator[RunningStack]:
-    """The README's run command (``scripts/devstack.py run``) on free ports and a fresh var dir."""
-    portal, backoffice, kafka = free_port(), free_port(), free_port()
-    router_ports = [free_port(), free_port()]
-    # Nothing of the caller's (test) configuration: the run command's embedded defaults only.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENLACE_", "DJANGO_"))}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "scripts/devstack.py",
-            "run",
-            "--var-dir",
-            str(tmp_path),
-            "--portal-port",
-            str(portal),
-            "--backoffice-port",
-            str(backoffice),
-            "--kafka-port",
-            str(kafka),
-            "--router-ports",
-            ",".join(map(str, router_ports)),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    try:
-        deadline = time.monotonic() + 240
-        assert process.stdout is not None
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if line.startswith("Logs:"):  # the banner's last line
-                break
-        assert "Enlace is running" in "".join(output), "".join(output)
-        yield RunningStack(
-            backoffice=f"http://127.0.0.1:{backoffice}",
-            router_ports={"r1": router_ports[0], "r2": router_ports[1]},
-            var_dir=tmp_path,
-        )
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            rest, _ = process.communicate()
-    assert process.returncode == 0, "".join(output) + rest
-
-
-def _poll(check: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
-
-
-def _morosos(router_port: int) -> set[str]:
-    pool = routeros_api.RouterOsApiPool(
-        "127.0.0.1", username="admin", password="enlace-demo", port=router_port, plaintext_login=True
-    )
-    try:
-        entries = pool.get_api().get_resource("/ip/firewall/address-list").get(list="morosos")
-        return {entry["address"] for entry in entries}
-    finally:
-        pool.disconnect()
+def embedded_stack(tmp_path: Path) -> Iterator[RunningSystem]:
+    with run_command(tmp_path) as system:
+        yield system
 
 
 def test_200_concurrent_suspensions_and_reactivations_all_succeed_and_end_on_the_routers(
-    embedded_stack: RunningStack,
+    embedded_stack: RunningSystem,
 ) -> None:
-    credentials = {"email": "noc@enlace.demo", "password": "Enlace-Demo-2026"}
+    credentials = {"email": "noc@enlace.demo", "password": DEMO_PASSWORD}
     token = httpx.post(embedded_stack.backoffice + "/api/identity/v1/token", json=credentials, timeout=30)
     assert token.status_code == 200, token.text
     noc = httpx.Client(
@@ -128,7 +44,9 @@ def test_200_concurrent_suspensions_and_reactivations_all_succeed_and_end_on_the
     def provisioned() -> bool:
         return all(noc.get(f"/services/{s}/").json()["in_sync"] for s in DEMO_SUBSCRIPTIONS)
 
-    _poll(provisioned, timeout=90, what="the six demo services are provisioned on their routers")
+    wait_until(
+        "the six demo services are provisioned on their routers", provisioned, timeout=90, interval=0.5
+    )
 
     # A fixed mix, so every run sends the same writes (their interleaving is the server's).
     rng = random.Random(7)
@@ -162,13 +80,18 @@ def test_200_concurrent_suspensions_and_reactivations_all_succeed_and_end_on_the
         current = {s: noc.get(f"/services/{s}/").json() for s in DEMO_SUBSCRIPTIONS}
         if not all(service["in_sync"] for service in current.values()):
             return False
-        lists = {name: _morosos(port) for name, port in embedded_stack.router_ports.items()}
+        lists = {name: morosos(port) for name, port in embedded_stack.router_ports.items()}
         return all(
             (service["address"] in lists[service["router"]]) == (expected[s] == "suspended")
             for s, service in current.items()
         )
 
-    _poll(applied_on_the_routers, timeout=120, what="every service's last write is applied on its router")
+    wait_until(
+        "every service's last write is applied on its router",
+        applied_on_the_routers,
+        timeout=120,
+        interval=0.5,
+    )
 
     # A consumer or the relay retries a failed transaction, so a lock error there would not
     # show in the answers above: it must not have happened at all.

@@ -4,113 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
-import routeros_api
 import websockets
 
-from tests.fixtures.polling import free_port, wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.polling import wait_until
+from tests.fixtures.run_command import DEMO_PASSWORD, morosos, run_command
 
 
 def test_run_command_starts_the_system_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    portal, backoffice, kafka = free_port(), free_port(), free_port()
-    rasa, actions = free_port(), free_port()
-    router_ports = [free_port(), free_port()]
-    routers = ",".join(map(str, router_ports))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENLACE_", "DJANGO_"))}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "scripts/devstack.py",
-            "run",
-            "--var-dir",
-            str(tmp_path),
-            "--portal-port",
-            str(portal),
-            "--backoffice-port",
-            str(backoffice),
-            "--kafka-port",
-            str(kafka),
-            "--router-ports",
-            routers,
-            "--rasa-port",
-            str(rasa),
-            "--actions-port",
-            str(actions),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    try:
-        # The first run on a machine prepares Rasa's environment and model (minutes).
-        deadline = time.monotonic() + 1200
-        assert process.stdout is not None
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if line.startswith("Logs:"):  # the banner's last line
-                break
-        banner = "".join(output)
-        assert "Enlace is running" in banner, banner
+    with run_command(tmp_path) as system:
         # The banner lists the URLs and the demo accounts a person needs to start.
-        assert f"http://127.0.0.1:{portal}/" in banner
-        assert "subscriber@enlace.demo" in banner and "Enlace-Demo-2026" in banner
+        assert system.portal + "/" in system.banner
+        assert "subscriber@enlace.demo" in system.banner and DEMO_PASSWORD in system.banner
 
-        assert httpx.get(f"http://127.0.0.1:{portal}/healthz", timeout=5).status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{backoffice}/healthz", timeout=5).status_code == 200
-        ready = httpx.get(f"http://127.0.0.1:{backoffice}/readyz", timeout=5)
+        assert httpx.get(system.portal + "/healthz", timeout=5).status_code == 200
+        assert httpx.get(system.backoffice + "/healthz", timeout=5).status_code == 200
+        ready = httpx.get(system.backoffice + "/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
-        sign_in = httpx.get(f"http://127.0.0.1:{portal}/", timeout=5, follow_redirects=True)
+        sign_in = httpx.get(system.portal + "/", timeout=5, follow_redirects=True)
         assert sign_in.status_code == 200
         # Embedded mode keeps its data in the given folder: one SQLite database per service.
         for service in ("identity", "clients", "billing", "network", "support", "portal"):
             assert (tmp_path / f"{service}.sqlite3").exists(), service
 
-        assert f"http://127.0.0.1:{rasa}/webhooks/rest/webhook" in banner
+        assert system.rasa + "/webhooks/rest/webhook" in system.banner
 
         _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
-            f"http://127.0.0.1:{backoffice}", f"http://127.0.0.1:{portal}", router_ports[0]
+            system.backoffice, system.portal, system.router_ports["r1"]
         )
-        _the_subscriber_chats_with_the_bot_about_their_own_service(f"http://127.0.0.1:{portal}")
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            rest, _ = process.communicate()
-    assert process.returncode == 0, "".join(output) + rest
-    assert "Stopped." in rest
-
-
-def _morosos(router_port: int) -> list[str]:
-    pool = routeros_api.RouterOsApiPool(
-        "127.0.0.1", username="admin", password="enlace-demo", port=router_port, plaintext_login=True
-    )
-    try:
-        entries = pool.get_api().get_resource("/ip/firewall/address-list").get(list="morosos")
-        return [entry["address"] for entry in entries]
-    finally:
-        pool.disconnect()
+        _the_subscriber_chats_with_the_bot_about_their_own_service(system.portal)
 
 
 def _token(backoffice: str, email: str) -> str:
-    credentials = {"email": email, "password": "Enlace-Demo-2026"}
+    credentials = {"email": email, "password": DEMO_PASSWORD}
     return str(httpx.post(backoffice + "/api/identity/v1/token", json=credentials).json()["access_token"])
 
 
@@ -138,7 +67,7 @@ def _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
         "the demo service is suspended for non-payment on its router", suspended_on_its_router, timeout=60
     )
     address = noc.get("/services/1001/").json()["address"]
-    assert address in _morosos(router_port)
+    assert address in morosos(router_port)
 
     browser = httpx.Client(base_url=portal, follow_redirects=True)
     browser.get("/signin/")
@@ -146,7 +75,7 @@ def _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
         "/signin/",
         data={
             "email": "subscriber@enlace.demo",
-            "password": "Enlace-Demo-2026",
+            "password": DEMO_PASSWORD,
             "csrfmiddlewaretoken": browser.cookies["csrftoken"],
         },
         headers={"Referer": portal + "/signin/"},
@@ -160,7 +89,7 @@ def _the_unpaid_demo_subscriber_is_suspended_and_a_payment_reconnects_them(
         json={"client_id": 1, "amount": account["balance"], "method": "cash", "reference": "recibo demo"},
     )
     assert paid.status_code == 201, paid.text
-    wait_until("the address left the morosos list", lambda: address not in _morosos(router_port), timeout=60)
+    wait_until("the address left the morosos list", lambda: address not in morosos(router_port), timeout=60)
 
 
 def _signed_in_subscriber(portal: str) -> httpx.Client:
@@ -170,7 +99,7 @@ def _signed_in_subscriber(portal: str) -> httpx.Client:
         "/signin/",
         data={
             "email": "subscriber@enlace.demo",
-            "password": "Enlace-Demo-2026",
+            "password": DEMO_PASSWORD,
             "csrfmiddlewaretoken": browser.cookies["csrftoken"],
         },
         headers={"Referer": portal + "/signin/"},
