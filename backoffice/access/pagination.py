@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext as _
-from rest_framework import pagination
+from rest_framework import pagination, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 _WHOLE_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
@@ -26,3 +27,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if page is not None and not _WHOLE_NUMBER.match(page):
             raise ValidationError({self.page_query_param: [_("Give a whole page number from 1.")]})
         return super().paginate_queryset(queryset, request, view=view)
+
+
+def paginated_response(
+    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer], **context: Any
+) -> Response:
+    """One page of ``items`` as ``{count, next, previous, results}``, each serialized by
+    ``serializer`` (with ``context``): the shape every list endpoint's schema documents."""
+    paginator = PageNumberPagination()
+    page: Any = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True, context=context).data)

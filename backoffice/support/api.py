@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from backoffice.access import fields
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
-from backoffice.access.pagination import PageNumberPagination
+from backoffice.access.pagination import paginated_response
 from backoffice.support import selectors, services
 from backoffice.support.models import Ticket, TicketComment, TicketSource, TicketStatus
 
@@ -59,14 +59,6 @@ class CommentOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "body", "author", "by_subscriber", "created_at"]
 
 
-def _paginated(
-    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer]
-) -> Response:
-    paginator = PageNumberPagination()
-    page: Any = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
 # --- endpoints ------------------------------------------------------------------------------------
 
 
@@ -96,7 +88,7 @@ class TicketListApi(_ReadWriteApi):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         tickets = selectors.ticket_list(principal=principal_of(request), **filters.validated_data)
-        return _paginated(request, self, tickets, TicketOutputSerializer)
+        return paginated_response(request, self, tickets, TicketOutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: TicketOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -140,7 +132,7 @@ class TicketCommentListApi(_ReadWriteApi):
     @extend_schema(parameters=[PAGE_PARAMETER], responses={200: paginated(CommentOutputSerializer)})
     def get(self, request: Request, ticket_id: int) -> Response:
         ticket = selectors.ticket_get(principal=principal_of(request), ticket_id=ticket_id)
-        return _paginated(
+        return paginated_response(
             request, self, selectors.ticket_comment_list(ticket=ticket), CommentOutputSerializer
         )
 

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import Forbidden, NotFound
 from backoffice.access.openapi import ERROR_REF, error_responses
-from backoffice.access.pagination import PageNumberPagination
 from backoffice.billing import selectors
 
 WRITE_ROLES = ("billing", "admin")
 CanRead = HasAnyRole("billing", "admin", "agent") | HasScope("billing.read")
 CanWrite = HasAnyRole(*WRITE_ROLES)
 CanPayLink = HasAnyRole(*WRITE_ROLES) | HasScope("billing.pay_link")
-
-
-def _paginated(
-    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer]
-) -> Response:
-    paginator = PageNumberPagination()
-    page: Any = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 def _own_client_id(request: Request) -> int:

@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 from backoffice.access import fields
 from backoffice.access.drf import principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.billing import documents, selectors, services
-from backoffice.billing.api.common import _LANGUAGE, CanRead, CanWrite, _language, _paginated
+from backoffice.billing.api.common import _LANGUAGE, CanRead, CanWrite, _language
 from backoffice.billing.api.serializers import CreditNoteOutput, InvoiceDetailOutput, InvoiceOutput
 from backoffice.billing.models import Invoice, InvoiceStatus
 
@@ -38,7 +39,7 @@ class InvoiceListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         invoices = selectors.invoice_list(**filters.validated_data).select_related("subscription")
-        return _paginated(request, self, invoices, InvoiceOutput)
+        return paginated_response(request, self, invoices, InvoiceOutput)
 
 
 class InvoiceDetailApi(APIView):

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from backoffice.access.errors import DomainError
 from backoffice.access.openapi import PAGE_PARAMETER, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.billing import selectors
 from backoffice.billing.api.checkouts import _checkout_start, _CheckoutInput
 from backoffice.billing.api.common import (
@@ -20,7 +21,6 @@ from backoffice.billing.api.common import (
     _NO_ACCOUNT,
     _language,
     _own_client_id,
-    _paginated,
 )
 from backoffice.billing.api.invoices import _PDF, _pdf_response
 from backoffice.billing.api.serializers import (
@@ -64,7 +64,7 @@ class MyInvoiceListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         invoices = selectors.invoice_list(client_id=_own_client_id(request)).select_related("subscription")
-        return _paginated(request, self, invoices, InvoiceOutput)
+        return paginated_response(request, self, invoices, InvoiceOutput)
 
 
 class MyInvoiceDetailApi(APIView):
@@ -88,7 +88,7 @@ class MyPaymentListApi(APIView):
         responses={200: paginated(PaymentOutput)},
     )
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginated_response(
             request, self, selectors.payment_list(client_id=_own_client_id(request)), PaymentOutput
         )
 

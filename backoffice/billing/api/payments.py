@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 from backoffice.access import fields
 from backoffice.access.drf import principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.billing import ledger, selectors
-from backoffice.billing.api.common import CanRead, CanWrite, _account_of, _paginated
+from backoffice.billing.api.common import CanRead, CanWrite, _account_of
 from backoffice.billing.api.serializers import PaymentOutput
 from backoffice.billing.models import PaymentMethod
 
@@ -58,7 +59,9 @@ class PaymentListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return _paginated(request, self, selectors.payment_list(**filters.validated_data), PaymentOutput)
+        return paginated_response(
+            request, self, selectors.payment_list(**filters.validated_data), PaymentOutput
+        )
 
     @extend_schema(request=InputSerializer, responses={201: PaymentOutput})
     def post(self, request: Request) -> Response:

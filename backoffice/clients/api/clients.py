@@ -11,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.access.openapi import PAGE_PARAMETER, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.clients import selectors, services
-from backoffice.clients.api.common import CanReadOwn, _only_client_id, _paginated, _ReadWriteApi
+from backoffice.clients.api.common import CanReadOwn, _only_client_id, _ReadWriteApi
 from backoffice.clients.api.serializers import ClientOutput, _ClientFields
 from backoffice.clients.models import (
     ClientKind,
@@ -45,7 +46,7 @@ class ClientListCreateApi(_ReadWriteApi):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         clients = selectors.client_list(**filters.validated_data, only_client_id=_only_client_id(request))
-        return _paginated(request, self, clients, ClientOutput)
+        return paginated_response(request, self, clients, ClientOutput)
 
     @extend_schema(request=InputSerializer, responses={201: ClientOutput})
     def post(self, request: Request) -> Response:

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy
-from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope, principal_of
 from backoffice.access.errors import Forbidden
-from backoffice.access.pagination import PageNumberPagination
 
 READ_ROLES = ("agent", "noc", "billing", "admin")
 WRITE_ROLES = ("billing", "admin")
@@ -35,14 +32,6 @@ def _only_client_id(request: Request) -> int | None:
 
 
 # --- shapes shared by the OpenAPI document ---------------------------------------------------------------
-
-
-def _paginated(
-    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer], **context: Any
-) -> Response:
-    paginator = PageNumberPagination()
-    page: Any = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True, context=context).data)
 
 
 class _ReadWriteApi(APIView):

@@ -16,8 +16,9 @@ from backoffice.access import fields
 from backoffice.access.client_ip import client_ip
 from backoffice.access.drf import HasAnyRole, principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.clients import selectors, services
-from backoffice.clients.api.common import CanReadOwn, _only_client_id, _paginated
+from backoffice.clients.api.common import CanReadOwn, _only_client_id
 from backoffice.clients.api.serializers import AcceptanceOutput, ContractOutput
 from backoffice.clients.models import (
     Language,
@@ -38,7 +39,7 @@ class ContractListApi(APIView):
         )
         documents = selectors.contract_list(subscription=subscription)
         latest = documents.values_list("version", flat=True).first()
-        return _paginated(request, self, documents, ContractOutput, latest=latest)
+        return paginated_response(request, self, documents, ContractOutput, latest=latest)
 
 
 class ContractPdfApi(APIView):

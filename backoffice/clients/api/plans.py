@@ -12,8 +12,9 @@ from rest_framework.response import Response
 
 from backoffice.access import fields
 from backoffice.access.openapi import PAGE_PARAMETER, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.clients import selectors, services
-from backoffice.clients.api.common import CanReadOwn, _paginated, _ReadWriteApi
+from backoffice.clients.api.common import CanReadOwn, _ReadWriteApi
 from backoffice.clients.api.serializers import PlanOutput, _speed
 
 # --- plans ----------------------------------------------------------------------------------------------
@@ -46,7 +47,7 @@ class PlanListCreateApi(_ReadWriteApi):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         plans = selectors.plan_list(active=filters.validated_data.get("active"))
-        return _paginated(request, self, plans, PlanOutput)
+        return paginated_response(request, self, plans, PlanOutput)
 
     @extend_schema(request=InputSerializer, responses={201: PlanOutput})
     def post(self, request: Request) -> Response:

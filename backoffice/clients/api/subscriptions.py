@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 from backoffice.access import fields
 from backoffice.access.drf import principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.clients import selectors, services
-from backoffice.clients.api.common import CanReadOwn, CanWrite, _only_client_id, _paginated, _ReadWriteApi
+from backoffice.clients.api.common import CanReadOwn, CanWrite, _only_client_id, _ReadWriteApi
 from backoffice.clients.api.serializers import _PPPOE_USERNAME, SubscriptionOutput
 from backoffice.clients.models import (
     SubscriptionStatus,
@@ -62,7 +63,7 @@ class SubscriptionListCreateApi(_ReadWriteApi):
         only = _only_client_id(request)
         if only is not None:
             data["client_id"] = only if data.get("client_id") in (None, only) else -1
-        return _paginated(
+        return paginated_response(
             request,
             self,
             selectors.subscription_list(**data),

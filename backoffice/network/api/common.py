@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.access.drf import HasAnyRole, HasScope
 from backoffice.access.errors import DomainError, NotFound
-from backoffice.access.pagination import PageNumberPagination
 from backoffice.network import selectors
 from backoffice.network.models import Router
 
@@ -34,14 +30,6 @@ class _ReadWriteApi(APIView):
     def get_permissions(self) -> list[Any]:
         wanted = self.read if self.request.method in ("GET", "HEAD", "OPTIONS") else CanWrite
         return [wanted()]
-
-
-def _paginated(
-    request: Request, view: APIView, items: Any, serializer: type[serializers.Serializer]
-) -> Response:
-    paginator = PageNumberPagination()
-    page: Any = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 def _router_named(name: str) -> Router:

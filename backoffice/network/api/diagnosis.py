@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 
 from backoffice.access.drf import HasScope, principal_of
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.network import selectors, services
-from backoffice.network.api.common import CanDiagnose, CanRead, _paginated
+from backoffice.network.api.common import CanDiagnose, CanRead
 from backoffice.network.api.serializers import DiagnosisOutput
 
 
@@ -72,6 +73,6 @@ class ServiceCommandListApi(APIView):
     @extend_schema(parameters=[PAGE_PARAMETER], responses={200: paginated(OutputSerializer)})
     def get(self, request: Request, subscription_id: int) -> Response:
         service = selectors.service_get(subscription_id=subscription_id)
-        return _paginated(
+        return paginated_response(
             request, self, selectors.service_command_list(service=service), self.OutputSerializer
         )

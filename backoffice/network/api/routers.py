@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 
 from backoffice.access import fields
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.network import selectors, services
-from backoffice.network.api.common import CanReadRouters, CanWrite, _paginated, _ReadWriteApi
+from backoffice.network.api.common import CanReadRouters, CanWrite, _ReadWriteApi
 from backoffice.network.api.serializers import RouterOutput, _pool_field
 
 # --- routers -------------------------------------------------------------------------------------
@@ -36,7 +37,7 @@ class RouterListCreateApi(_ReadWriteApi):
         operation_id="routers_list", parameters=[PAGE_PARAMETER], responses={200: paginated(RouterOutput)}
     )
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, selectors.router_list(), RouterOutput)
+        return paginated_response(request, self, selectors.router_list(), RouterOutput)
 
     @extend_schema(request=InputSerializer, responses={201: RouterOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:

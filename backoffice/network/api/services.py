@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 
 from backoffice.access import fields
 from backoffice.access.openapi import PAGE_PARAMETER, error_responses, paginated
+from backoffice.access.pagination import paginated_response
 from backoffice.network import selectors, services
-from backoffice.network.api.common import CanWrite, _paginated, _ReadWriteApi, _router_named
+from backoffice.network.api.common import CanWrite, _ReadWriteApi, _router_named
 from backoffice.network.api.serializers import ServiceOutput, _speed_field
 from backoffice.network.models import ServiceStatus, SuspensionReason
 
@@ -49,7 +50,9 @@ class ServiceListCreateApi(_ReadWriteApi):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return _paginated(request, self, selectors.service_list(**filters.validated_data), ServiceOutput)
+        return paginated_response(
+            request, self, selectors.service_list(**filters.validated_data), ServiceOutput
+        )
 
     @extend_schema(request=InputSerializer, responses={201: ServiceOutput, **error_responses(409)})
     def post(self, request: Request) -> Response:
