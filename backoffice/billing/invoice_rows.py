@@ -8,11 +8,8 @@ rendered once.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,6 +17,7 @@ from decimal import Decimal
 from django.db import connections
 
 from backoffice.billing import pricing
+from backoffice.billing.copy_rows import COPY_TEXT_SPECIAL, copy_rows, csv_row, csv_text
 from backoffice.billing.ledger import DB
 from backoffice.billing.models import Invoice, InvoiceLine, InvoiceStatus
 from enlace_messaging import catalog
@@ -79,27 +77,11 @@ def priced(lines: list[pricing.LineDraft]) -> Priced:
     return Priced(lines, totals, lines_copy_text(lines), _totals_text(totals))
 
 
-_CSV_SPECIAL = re.compile(r'[,"\n\r\\]')
-
-
-def _csv_text(value: str) -> str:
-    """``value`` as one CSV field (quoted only when it must be)."""
-    if not value or _CSV_SPECIAL.search(value):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _csv_row(values: Sequence[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(values)
-    return buffer.getvalue()
-
-
 def lines_copy_text(lines: Sequence[pricing.LineDraft], *, first: int = 1) -> list[str]:
     """``lines`` as COPY rows of billing_invoiceline without the invoice id, numbered from
     ``first``."""
     return [
-        _csv_row(
+        csv_row(
             [
                 n,
                 line.description,
@@ -210,7 +192,7 @@ def rows_insert(
         assert check.to_json() == sample.encode("ascii"), (
             "the invoice.issued template drifted from Envelope.to_json"
         )
-        assert not _COPY_TEXT_SPECIAL.search(template), "the template needs escaping in COPY text"
+        assert not COPY_TEXT_SPECIAL.search(template), "the template needs escaping in COPY text"
         if len(_TEMPLATES_CHECKED) > 100:
             _TEMPLATES_CHECKED.clear()
         _TEMPLATES_CHECKED.add(template)
@@ -229,13 +211,13 @@ def rows_insert(
         for draft, (pk,) in zip(drafts, cursor.fetchall(), strict=True):
             draft.pk = pk
         # What every invoice of the chunk shares, rendered once. The rows are rendered while
-        # PostgreSQL parses the ones before (``_RowStream``): Python and the server work at once.
+        # PostgreSQL parses the ones before (``copy_rows``): Python and the server work at once.
         fixed = f"{establishment},{emission_point}"
         dates = f"{period[0]},{period[1]},{today},{due_date}"
         tail = f"0.00,{InvoiceStatus.ISSUED.value},{created}\n"
         invoices = (
             f"{d.pk},{d.number},{fixed},{d.sequential},{d.client_id},{d.subscription_pk},{dates},"
-            f"{_csv_text(d.customer_name)},{_csv_text(d.customer_identification)},{d.language},USD,"
+            f"{csv_text(d.customer_name)},{csv_text(d.customer_identification)},{d.language},USD,"
             f"{d.totals_text()},{tail}"
             for d in drafts
         )
@@ -247,7 +229,7 @@ def rows_insert(
             f"{message_id}\t{outbox_fixed}{d.client_id}\tbilling.invoice.issued\t{payload}{outbox_tail}"
             for d, (message_id, payload) in zip(drafts, messages, strict=True)
         )
-        _copy(
+        copy_rows(
             cursor,
             Invoice._meta.db_table,
             [
@@ -275,7 +257,7 @@ def rows_insert(
             ],
             invoices,
         )
-        _copy(
+        copy_rows(
             cursor,
             InvoiceLine._meta.db_table,
             [
@@ -292,7 +274,7 @@ def rows_insert(
             ],
             _line_rows(drafts),
         )
-        _copy(
+        copy_rows(
             cursor,
             OutboxMessage._meta.db_table,
             ["message_id", "topic", "key", "message_type", "payload", "created_at", "attempts", "last_error"],
@@ -378,39 +360,3 @@ def _line_fields(line: pricing.LineDraft) -> dict[str, object]:
         "tax": line.tax,
         "total": line.total,
     }
-
-
-# What COPY's text format would read as an escape, a column or a row break.
-_COPY_TEXT_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-class _RowStream:
-    """A file whose ``read`` renders the next rows on demand: while PostgreSQL parses one block
-    of a COPY, Python renders the next (two cores at work instead of one, then the other)."""
-
-    def __init__(self, rows: Iterable[str]) -> None:
-        self._rows = iter(rows)
-
-    def read(self, size: int = -1) -> str:
-        parts: list[str] = []
-        length = 0
-        for row in self._rows:
-            parts.append(row)
-            length += len(row)
-            if 0 <= size <= length:
-                break
-        return "".join(parts)
-
-
-def _copy(
-    cursor: object, table: str, columns: list[str], rows: Iterable[str], *, text_format: bool = False
-) -> None:
-    """``COPY table (columns) FROM STDIN`` of CSV ``rows`` (or of COPY's tab-separated text
-    format): the fastest way PostgreSQL takes rows."""
-    quoted = ", ".join(f'"{column}"' for column in columns)
-    options = "" if text_format else " WITH (FORMAT csv, NULL '\\N')"
-    cursor.copy_expert(  # type: ignore[attr-defined]
-        f'COPY "{table}" ({quoted}) FROM STDIN{options}',
-        _RowStream(rows),
-        1 << 16,  # size, by position
-    )
